@@ -1,0 +1,120 @@
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:19092');
+
+// Topic names Kafka accepts: letters, digits, '.', '_' and '-', at most 249 characters.
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, "expected a Kafka topic name (letters, digits, '.', '_', '-')");
+
+const saslSchema = z
+  .object({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    password: z.string().min(1),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    kafka: z
+      .object({
+        brokers: z.array(hostPort).min(1, 'expected at least one broker'),
+        clientId: z.string().min(1),
+        groupId: z.string().min(1),
+        ssl: z.boolean(),
+        sasl: saslSchema.nullable(),
+        connectionTimeoutMs: z.number().int().positive(),
+        partitions: z.number().int().min(1).max(1000),
+        replicationFactor: z.number().int().min(1),
+        topics: z
+          .object({
+            customers: topicName,
+            catalog: topicName,
+            inventory: topicName,
+            retry: topicName,
+            dlq: topicName,
+            importErrors: topicName,
+            alerts: topicName,
+          })
+          .strict(),
+      })
+      .strict(),
+    mongodb: z
+      .object({
+        uri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI'),
+        db: z.string().regex(/^[^/\\. "$]{1,63}$/, 'expected a database name without / \\ . " $ or spaces'),
+        serverSelectionTimeoutMs: z.number().int().positive(),
+      })
+      .strict(),
+    generate: z
+      .object({
+        customers: z.number().int().positive(),
+        products: z.number().int().positive(),
+        purchases: z.number().int().positive(),
+        seed: z.number().int().nonnegative().nullable(),
+        locale: z.string().min(2),
+        currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as EUR'),
+      })
+      .strict(),
+    consume: z
+      .object({
+        maxRetries: z.number().int().nonnegative(),
+        retryBackoffMs: z.number().int().positive(),
+      })
+      .strict(),
+    inventory: z
+      .object({
+        defaultStore: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a store id (letters, digits, _ and -)'),
+        lowStockThreshold: z.number().int().nonnegative(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+export const defaultConfig: Config = {
+  kafka: {
+    brokers: ['127.0.0.1:19092'],
+    clientId: 'shopctl',
+    groupId: 'shopctl-projector',
+    ssl: false,
+    sasl: null,
+    connectionTimeoutMs: 3000,
+    partitions: 3,
+    replicationFactor: 1,
+    topics: {
+      customers: 'shop.customers',
+      catalog: 'shop.catalog',
+      inventory: 'shop.inventory',
+      retry: 'shop.retry',
+      dlq: 'shop.dlq',
+      importErrors: 'shop.import-errors',
+      alerts: 'shop.alerts',
+    },
+  },
+  mongodb: {
+    uri: 'mongodb://127.0.0.1:27117',
+    db: 'shop',
+    serverSelectionTimeoutMs: 3000,
+  },
+  generate: {
+    customers: 100,
+    products: 50,
+    purchases: 1000,
+    seed: null,
+    locale: 'en',
+    currency: 'EUR',
+  },
+  consume: {
+    maxRetries: 3,
+    retryBackoffMs: 1000,
+  },
+  inventory: {
+    defaultStore: 'online',
+    lowStockThreshold: 5,
+  },
+};

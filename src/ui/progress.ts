@@ -1,0 +1,44 @@
+import ora, { type Ora } from 'ora';
+import type { Output } from './output.js';
+
+// Progress for long work: a spinner line on a TTY, occasional plain lines otherwise.
+export interface Progress {
+  update(text: string): void;
+  succeed(text: string): void;
+  fail(text: string): void;
+}
+
+export function createProgress(output: Output, initial: string, options: { plainEveryMs?: number } = {}): Progress {
+  if (output.isTty) {
+    const spinner: Ora = ora({ text: initial, stream: process.stderr }).start();
+    return {
+      update: (text) => {
+        spinner.text = text;
+      },
+      succeed: (text) => {
+        spinner.succeed(text);
+      },
+      fail: (text) => {
+        spinner.fail(text);
+      },
+    };
+  }
+  const every = options.plainEveryMs ?? 5000;
+  let last = Date.now();
+  return {
+    update: (text) => {
+      const now = Date.now();
+      if (now - last >= every) {
+        last = now;
+        output.info(text);
+      }
+    },
+    succeed: (text) => output.info(text),
+    fail: (text) => output.error(text),
+  };
+}
+
+export function formatRate(count: number, elapsedMs: number): string {
+  const perSecond = elapsedMs > 0 ? (count * 1000) / elapsedMs : 0;
+  return `${Math.round(perSecond).toLocaleString('en-US')}/s`;
+}
