@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { buyCommand } from './commands/buy.js';
+import { configCommand } from './commands/config.js';
+import { consumeCommand } from './commands/consume.js';
+import { listCommand } from './commands/list.js';
+import { makeCommand } from './commands/make.js';
+import { examples } from './commands/shared.js';
+import { topicsCommand } from './commands/topics.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('shopctl')
+    .description('Run an event-driven shop on Kafka and MongoDB: generate, buy, project, inspect.')
+    .version(pkg.version, '-V, --version')
+    .option('-c, --config <path>', 'config file (default: config.yaml, .shopctlrc*, shopctl.config.* in the working directory)')
+    .option('--brokers <list>', 'Kafka brokers, comma-separated (overrides kafka.brokers)')
+    .option('--mongodb-uri <uri>', 'MongoDB connection string (overrides mongodb.uri)')
+    .option('--db <name>', 'MongoDB database (overrides mongodb.db)')
+    .addOption(new Option('--no-color', 'plain output without colours'))
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      examples(
+        'npm run stack:up                                  # local Kafka + FerretDB',
+        'shopctl make customers --count 500 --via kafka',
+        'shopctl make products --count 200 --via db',
+        'shopctl buy --random --count 10000 --via kafka',
+        'shopctl consume --until-idle 5',
+        'shopctl list products --sort sold',
+      ),
+    );
+  for (const command of [makeCommand(), buyCommand(), consumeCommand(), listCommand(), topicsCommand(), configCommand()]) {
+    program.addCommand(command);
+  }
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,45 @@
+import { Command } from 'commander';
+import { redact } from '../config/redact.js';
+import { renderTable } from '../ui/table.js';
+import { examples, run } from './shared.js';
+
+function leaves(value: unknown, prefix = ''): Array<[string, unknown]> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return Object.entries(value).flatMap(([key, child]) => leaves(child, prefix ? `${prefix}.${key}` : key));
+  }
+  return [[prefix, value]];
+}
+
+export function configCommand(): Command {
+  const config = new Command('config').description('inspect the effective configuration');
+  config
+    .command('show')
+    .description('print every setting, where it came from (default, file, env, flag), secrets redacted')
+    .option('--json', 'print { config, sources, file } as JSON')
+    .addHelpText('after', examples('shopctl config show', 'SHOPCTL_MONGODB_DB=test shopctl config show --json'))
+    .action(
+      run<{ json?: boolean }>((context, options) => {
+        const { loaded, output } = context;
+        const safe = redact(loaded.config);
+        if (options.json) return output.json({ file: loaded.file, config: safe, sources: loaded.sources });
+        const rows = leaves(safe).map(([key, value]) => ({
+          key,
+          value: Array.isArray(value) ? value.join(',') : value === null ? '(none)' : JSON.stringify(value).replace(/^"|"$/g, ''),
+          source: loaded.sources[key] ?? 'default',
+        }));
+        output.data(
+          renderTable(
+            rows,
+            [
+              { header: 'key', value: (r) => r.key },
+              { header: 'value', value: (r) => r.value },
+              { header: 'from', value: (r) => r.source },
+            ],
+            { color: output.color },
+          ),
+        );
+        output.data(loaded.file ? `config file: ${loaded.file}` : 'no config file found (built-in defaults)');
+      }),
+    );
+  return config;
+}

@@ -1,0 +1,61 @@
+import { Command } from 'commander';
+import { startProjector, type ProjectorTotals } from '../kafka/projector-consumer.js';
+import { createProgress } from '../ui/progress.js';
+import { examples, positiveInt, positiveNumber, run } from './shared.js';
+
+interface ConsumeOptions {
+  group?: string;
+  fromBeginning?: boolean;
+  untilIdle?: number;
+  maxEvents?: number;
+  json?: boolean;
+}
+
+const describe = (t: ProjectorTotals): string =>
+  `applied ${t.applied}, duplicates skipped ${t.duplicates}, retried later ${t.retried}, dead-lettered ${t.deadLettered}`;
+
+export function consumeCommand(): Command {
+  return new Command('consume')
+    .description('project Kafka events into MongoDB (long-running; Ctrl-C finishes the batch and exits)')
+    .option('--group <id>', 'consumer group id (default: kafka.groupId); more processes with one group share the partitions')
+    .option('--from-beginning', 'rewind the group to the oldest event first (a replay; without it the group resumes where it stopped, and a new group starts at the oldest event)')
+    .option('--until-idle <seconds>', 'exit once no event arrived for this long (for scripts and tests)', positiveNumber('--until-idle'))
+    .option('--max-events <n>', 'exit after this many events', positiveInt('--max-events'))
+    .option('--json', 'print the final totals as JSON')
+    .addHelpText(
+      'after',
+      examples('shopctl consume', 'shopctl consume --from-beginning --until-idle 5', 'shopctl consume --group replay-1 --from-beginning --until-idle 10'),
+    )
+    .action(
+      run<ConsumeOptions>(async (context, options) => {
+        const { config, output } = context;
+        const target = await context.database();
+        const groupId = options.group ?? config.kafka.groupId;
+        const started = Date.now();
+        const progress = options.json ? null : createProgress(output, `consuming as group '${groupId}'…`);
+        const projector = await startProjector({
+          kafka: context.kafka(),
+          target,
+          config,
+          groupId,
+          fromBeginning: Boolean(options.fromBeginning),
+          untilIdleMs: options.untilIdle === undefined ? undefined : options.untilIdle * 1000,
+          maxEvents: options.maxEvents,
+          onProgress: (totals) => progress?.update(describe(totals)),
+        });
+        const onSignal = () => void projector.stop();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const totals = await projector.done;
+          const elapsedMs = Date.now() - started;
+          if (options.json) output.json({ groupId, ...totals, elapsedMs });
+          else progress?.succeed(`stopped: ${describe(totals)} in ${(elapsedMs / 1000).toFixed(1)}s`);
+          return 0;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }),
+    );
+}

@@ -1,0 +1,74 @@
+import { Command } from 'commander';
+import { allTopics, ensureTopics, groupLag, withAdmin } from '../kafka/topics.js';
+import { renderTable } from '../ui/table.js';
+import { examples, run } from './shared.js';
+
+interface DescribeOptions {
+  group?: string;
+  json?: boolean;
+}
+
+export function topicsCommand(): Command {
+  const topics = new Command('topics').description('create and inspect the Kafka topics shopctl uses');
+
+  topics
+    .command('create')
+    .description('create the configured topics that are missing, with kafka.partitions partitions')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('shopctl topics create', 'SHOPCTL_KAFKA_PARTITIONS=6 shopctl topics create'))
+    .action(
+      run<{ json?: boolean }>(async (context, options) => {
+        const { config, output } = context;
+        const result = await withAdmin(context.kafka(), config, (admin) => ensureTopics(admin, config));
+        if (options.json) return output.json(result);
+        output.data(
+          renderTable(
+            result,
+            [
+              { header: 'topic', value: (r) => r.topic },
+              { header: 'partitions', value: (r) => r.partitions, align: 'right' },
+              { header: 'status', value: (r) => (r.created ? 'created' : 'exists') },
+            ],
+            { color: output.color },
+          ),
+        );
+      }),
+    );
+
+  topics
+    .command('describe')
+    .description("partitions, end offsets and the consumer group's lag per topic")
+    .option('--group <id>', 'consumer group whose lag to show (default: kafka.groupId)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('shopctl topics describe', 'shopctl topics describe --group replay-1 --json'))
+    .action(
+      run<DescribeOptions>(async (context, options) => {
+        const { config, output } = context;
+        const groupId = options.group ?? config.kafka.groupId;
+        const rows = await withAdmin(context.kafka(), config, async (admin) => {
+          const existing = new Set(await admin.listTopics());
+          return groupLag(admin, groupId, allTopics(config).filter((topic) => existing.has(topic)));
+        });
+        if (options.json) return output.json({ groupId, partitions: rows });
+        if (rows.length === 0) {
+          output.data('no shopctl topics yet: run `shopctl topics create`');
+          return;
+        }
+        output.data(
+          renderTable(
+            rows,
+            [
+              { header: 'topic', value: (r) => r.topic },
+              { header: 'partition', value: (r) => r.partition, align: 'right' },
+              { header: 'end offset', value: (r) => r.endOffset, align: 'right' },
+              { header: `committed (${groupId})`, value: (r) => (r.committed === null ? '-' : r.committed), align: 'right' },
+              { header: 'lag', value: (r) => r.lag, align: 'right' },
+            ],
+            { color: output.color },
+          ),
+        );
+        output.data(`total lag for group '${groupId}': ${rows.reduce((sum, row) => sum + row.lag, 0)}`);
+      }),
+    );
+  return topics;
+}

@@ -1,0 +1,25 @@
+import type { Collection, Db } from 'mongodb';
+import type { CollectionName, DocsByCollection, JournalEntry } from '../domain/documents.js';
+
+export const JOURNAL = 'events';
+
+export function collectionOf<C extends CollectionName>(db: Db, name: C): Collection<DocsByCollection[C]> {
+  return db.collection<DocsByCollection[C]>(name);
+}
+
+export function journalOf(db: Db): Collection<JournalEntry> {
+  return db.collection<JournalEntry>(JOURNAL);
+}
+
+const indexes: ReadonlyArray<{ collection: string; keys: Record<string, 1 | -1>; name: string }> = [
+  { collection: 'purchases', keys: { time: -1 }, name: 'time_desc' },
+  { collection: 'purchases', keys: { customerId: 1 }, name: 'customer' },
+  { collection: 'customers', keys: { lastName: 1, firstName: 1 }, name: 'name' },
+  { collection: JOURNAL, keys: { subject: 1, time: 1 }, name: 'subject_time' },
+];
+
+// Indexes the readers need. Creating an existing index is a no-op, so this runs on every start;
+// one at a time, because concurrent index builds are a known way to hang FerretDB.
+export async function ensureIndexes(db: Db): Promise<void> {
+  for (const index of indexes) await db.collection(index.collection).createIndex(index.keys, { name: index.name });
+}

@@ -1,0 +1,229 @@
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Db } from 'mongodb';
+import type { AnyDoc, CollectionName, Created, JournalEntry } from '../domain/documents.js';
+import {
+  positionLabel,
+  projectBatch,
+  refsOf,
+  replayAccepted,
+  Snapshot,
+  type Change,
+  type DocRef,
+  type Outcome,
+  type ProjectionInput,
+} from '../domain/projector.js';
+import type { ServerTraits } from './client.js';
+import { collectionOf, journalOf } from './collections.js';
+
+const DUPLICATE_KEY = 11000;
+const MAX_CONFLICT_ROUNDS = 8;
+
+export interface ApplyResult {
+  outcomes: Outcome[];
+  /** Evolving documents written (after folding: one write per document per batch). */
+  writes: number;
+  /** Rounds lost to a concurrent writer and replayed. */
+  conflicts: number;
+}
+
+export interface ProjectionTarget {
+  db: Db;
+  server: Pick<ServerTraits, 'updatesPerCommand' | 'conditionalWrites'>;
+}
+
+/**
+ * Applies a batch of events to MongoDB through the pure projector, in a fixed number of
+ * round-trips whatever the batch size: one find per evolving collection, one journal insert,
+ * a few bulk writes per collection, one insert of created documents.
+ *
+ * Effectively once without transactions:
+ * - the journal (one entry per accepted event, unique _id = event id) is the gate: an event
+ *   already journaled from another position is a duplicate and has no effect;
+ * - each evolving document records the offset it applied per source partition (_pos), so a
+ *   redelivery after a crash between the journal and the documents completes what is missing;
+ * - every document write is conditional on the revision read, so a concurrent writer is
+ *   detected and the accepted events are replayed onto the fresh document instead of lost.
+ */
+export async function applyEvents(target: ProjectionTarget, inputs: readonly ProjectionInput[]): Promise<ApplyResult> {
+  if (inputs.length === 0) return { outcomes: [], writes: 0, conflicts: 0 };
+  const { db } = target;
+  const loaded = await loadDocs(db, inputs.flatMap((input) => refsOf(input.event)));
+
+  let excluded = new Set<string>();
+  let snapshot = snapshotOf(loaded);
+  let outcomes = projectBatch(inputs, snapshot, excluded);
+  const journaled = new Set<string>();
+  // Excluding a duplicate can change later decisions (stock), so settle until nothing new is found.
+  for (let round = 0; ; round += 1) {
+    const fresh = acceptedEntries(inputs, outcomes).filter((entry) => !journaled.has(entry._id));
+    const duplicates = await journalOrFindDuplicates(db, fresh);
+    for (const entry of fresh) journaled.add(entry._id);
+    if (duplicates.size === 0) break;
+    if (round >= MAX_CONFLICT_ROUNDS) throw new Error('projection: duplicates did not settle');
+    excluded = new Set([...excluded, ...duplicates]);
+    snapshot = snapshotOf(loaded);
+    outcomes = projectBatch(inputs, snapshot, excluded);
+  }
+
+  await insertCreated(db, snapshot.creations());
+  let changes = snapshot.changes();
+  let writes = 0;
+  let conflicts = 0;
+  for (let round = 0; changes.length > 0; round += 1) {
+    if (round >= MAX_CONFLICT_ROUNDS) {
+      throw new Error(`projection: gave up after ${MAX_CONFLICT_ROUNDS} rounds of write conflicts`);
+    }
+    writes += changes.length;
+    const lost = await writeChanges(target, changes);
+    if (lost.length === 0) break;
+    conflicts += 1;
+    const retry = snapshotOf(await loadDocs(db, lost.map((change) => ({ collection: change.collection, id: change.doc._id }))));
+    replayAccepted(inputs, outcomes, retry, new Set(lost.map((change) => Snapshot.key(change.collection, change.doc._id))));
+    changes = retry.changes();
+  }
+  return { outcomes, writes, conflicts };
+}
+
+type Loaded = Array<{ ref: DocRef; doc: AnyDoc | null }>;
+
+function snapshotOf(loaded: Loaded): Snapshot {
+  const snapshot = new Snapshot();
+  for (const { ref, doc } of loaded) snapshot.load(ref.collection, ref.id, doc);
+  return snapshot;
+}
+
+async function loadDocs(db: Db, refs: readonly DocRef[]): Promise<Loaded> {
+  const wanted = new Map<CollectionName, Set<string>>();
+  for (const ref of refs) {
+    const set = wanted.get(ref.collection) ?? new Set<string>();
+    set.add(ref.id);
+    wanted.set(ref.collection, set);
+  }
+  const loaded: Loaded = [];
+  for (const [collection, idSet] of wanted) {
+    const ids = [...idSet];
+    const found = (await db
+      .collection(collection)
+      .find({ _id: { $in: ids } } as object)
+      .toArray()) as unknown as AnyDoc[];
+    const byId = new Map(found.map((doc) => [doc._id, doc]));
+    for (const id of ids) loaded.push({ ref: { collection, id }, doc: byId.get(id) ?? null });
+  }
+  return loaded;
+}
+
+function acceptedEntries(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): JournalEntry[] {
+  const entries: JournalEntry[] = [];
+  inputs.forEach(({ event, position }, index) => {
+    if (outcomes[index]?.status !== 'applied') return;
+    entries.push({ _id: event.id, type: event.type, subject: event.subject, time: event.time, pos: positionLabel(position) });
+  });
+  return entries;
+}
+
+// Journals the entries. Returns the ids that were journaled before from another position (true
+// duplicates). The same id journaled from the same position is a redelivery, not a duplicate.
+// The db path has no positions: any earlier entry makes a duplicate there.
+async function journalOrFindDuplicates(db: Db, entries: readonly JournalEntry[]): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  const clashes = new Set<string>();
+  try {
+    await journalOf(db).insertMany(entries.map((entry) => ({ ...entry })), { ordered: false });
+  } catch (error) {
+    for (const index of duplicateKeyIndexes(error)) {
+      const entry = entries[index];
+      if (entry) clashes.add(entry._id);
+    }
+  }
+  if (clashes.size === 0) return clashes;
+  const existing = await journalOf(db)
+    .find({ _id: { $in: [...clashes] } }, { projection: { pos: 1 } })
+    .toArray();
+  const posById = new Map(existing.map((entry) => [entry._id, entry.pos]));
+  const duplicates = new Set<string>();
+  for (const entry of entries) {
+    if (!clashes.has(entry._id)) continue;
+    const earlier = posById.get(entry._id);
+    if (entry.pos === null || earlier !== entry.pos) duplicates.add(entry._id);
+  }
+  return duplicates;
+}
+
+async function insertCreated(db: Db, created: readonly Created[]): Promise<void> {
+  const byCollection = new Map<string, unknown[]>();
+  for (const { collection, doc } of created) {
+    const list = byCollection.get(collection) ?? [];
+    list.push(doc);
+    byCollection.set(collection, list);
+  }
+  for (const [collection, docs] of byCollection) {
+    try {
+      await db.collection(collection).insertMany(docs as never[], { ordered: false });
+    } catch (error) {
+      duplicateKeyIndexes(error); // created documents already present: written by an earlier delivery
+    }
+  }
+}
+
+// Writes each changed document once, conditional on the revision read: new documents with
+// insertMany (a duplicate key means someone else created it first), existing ones with
+// replaceOne filtered on _id and _rev. Collections are written one after the other: FerretDB
+// serialises writes anyway and concurrent commands exhaust its connection pool. Returns the
+// changes that lost to a concurrent writer.
+async function writeChanges(target: ProjectionTarget, changes: readonly Change[]): Promise<Change[]> {
+  const { db } = target;
+  const byCollection = new Map<CollectionName, Change[]>();
+  for (const change of changes) {
+    const list = byCollection.get(change.collection) ?? [];
+    list.push(change);
+    byCollection.set(change.collection, list);
+  }
+  const lost: Change[] = [];
+  for (const [collection, list] of byCollection) {
+    const created = list.filter((change) => change.expectedRev === 0);
+    const updated = list.filter((change) => change.expectedRev > 0);
+    let suspect: Change[] = [];
+    if (created.length > 0) {
+      try {
+        await collectionOf(db, collection).insertMany(created.map((change) => change.doc) as never, { ordered: false });
+      } catch (error) {
+        const failed = duplicateKeyIndexes(error);
+        suspect = suspect.concat(failed.map((index) => created[index]).filter((change) => change !== undefined));
+      }
+    }
+    // Unordered is safe: the batch was folded, so no document appears twice.
+    for (let start = 0; start < updated.length; start += target.server.updatesPerCommand) {
+      const slice = updated.slice(start, start + target.server.updatesPerCommand);
+      const result = await collectionOf(db, collection).bulkWrite(
+        slice.map((change): AnyBulkWriteOperation<AnyDoc> => ({
+          replaceOne: {
+            filter: target.server.conditionalWrites ? { _id: change.doc._id, _rev: change.expectedRev } : { _id: change.doc._id },
+            replacement: change.doc,
+          },
+        })) as never,
+        { ordered: false },
+      );
+      if (result.matchedCount !== slice.length) suspect = suspect.concat(slice);
+    }
+    if (suspect.length > 0) lost.push(...(await verify(db, collection, suspect)));
+  }
+  return lost;
+}
+
+/** The indexes of the operations that failed on a duplicate key; rethrows any other failure. */
+function duplicateKeyIndexes(error: unknown): number[] {
+  if (!(error instanceof MongoBulkWriteError)) throw error;
+  const raw: unknown = error.writeErrors;
+  const errors = (Array.isArray(raw) ? raw : [raw]) as Array<{ code: number; index: number }>;
+  if (errors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
+  return errors.map((writeError) => writeError.index);
+}
+
+// A write landed when the stored document names the last event this writer applied to it.
+async function verify(db: Db, collection: CollectionName, list: readonly Change[]): Promise<Change[]> {
+  const stored = (await db
+    .collection(collection)
+    .find({ _id: { $in: list.map((change) => change.doc._id) } } as object, { projection: { _last: 1 } })
+    .toArray()) as unknown as Array<{ _id: string; _last?: string }>;
+  const lastById = new Map(stored.map((doc) => [doc._id, doc._last]));
+  return list.filter((change) => lastById.get(change.doc._id) !== change.doc._last);
+}

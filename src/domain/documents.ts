@@ -1,0 +1,75 @@
+import type { Money } from './money.js';
+
+// What the projection stores. Every document carries:
+//   _rev  the number of events applied to it (the same on both write paths), used as an
+//         optimistic-concurrency guard on every write;
+//   _last the id of the last event applied, which tells a writer whether its own conditional
+//         write landed when a concurrent writer raced it;
+//   _pos  for the Kafka path, the highest offset applied per source partition, so that a
+//         redelivered message is recognised without a second effect.
+export interface DocMeta {
+  _id: string;
+  _rev: number;
+  _last?: string;
+  _pos?: Record<string, number>;
+}
+
+export interface Address {
+  street: string;
+  city: string;
+  postalCode: string;
+  country: string;
+}
+
+export interface CustomerDoc extends DocMeta {
+  firstName: string;
+  lastName: string;
+  email: string;
+  address: Address;
+  locale: string;
+  registeredAt: string;
+}
+
+export interface ProductDoc extends DocMeta {
+  name: string;
+  category: string;
+  price: Money;
+  addedAt: string;
+  sold: { quantity: number; revenue: Money };
+}
+
+// Created once by its event (the _id is the event id) and never changed.
+export interface PurchaseDoc {
+  _id: string;
+  customerId: string;
+  sku: string;
+  store: string;
+  quantity: number;
+  unitPrice: Money;
+  total: Money;
+  time: string;
+}
+
+// One per accepted event. `pos` is where it was first accepted from ("topic-partition@offset"),
+// null on the db path: a second copy at another position is a duplicate.
+export interface JournalEntry {
+  _id: string;
+  type: string;
+  subject: string;
+  time: string;
+  pos: string | null;
+}
+
+/** Collections whose documents evolve with events (read, changed, written back conditionally). */
+export const collectionNames = ['customers', 'products'] as const;
+export type CollectionName = (typeof collectionNames)[number];
+
+export interface DocsByCollection {
+  customers: CustomerDoc;
+  products: ProductDoc;
+}
+
+export type AnyDoc = DocsByCollection[CollectionName];
+
+/** Documents an event creates once and never changes: inserted, a duplicate key means done. */
+export type Created = { collection: 'purchases'; doc: PurchaseDoc };

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { moneySchema } from './money.js';
+
+// Identifiers that become document ids, map keys or Kafka keys: no '.', no '$', no spaces.
+export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or - (1-64 characters)');
+export const skuSchema = idSchema;
+export const storeIdSchema = idSchema;
+
+const addressSchema = z
+  .object({
+    street: z.string().min(1),
+    city: z.string().min(1),
+    postalCode: z.string().min(1),
+    country: z.string().min(1),
+  })
+  .strict();
+
+export const customerRegisteredData = z
+  .object({
+    customerId: idSchema,
+    firstName: z.string().min(1),
+    lastName: z.string().min(1),
+    email: z.string().email(),
+    address: addressSchema,
+    locale: z.string().min(2),
+  })
+  .strict();
+
+export const productAddedData = z
+  .object({
+    sku: skuSchema,
+    name: z.string().min(1),
+    category: z.string().min(1),
+    price: moneySchema,
+  })
+  .strict();
+
+export const purchaseMadeData = z
+  .object({
+    customerId: idSchema,
+    sku: skuSchema,
+    store: storeIdSchema,
+    quantity: z.number().int().positive().max(1_000_000),
+    unitPrice: moneySchema,
+  })
+  .strict();
+
+// Every event type shopctl knows, with the schema of its data. The version suffix lets a
+// consumer upgrade an older shape when reading.
+export const eventDataSchemas = {
+  'shop.customer.registered.v1': customerRegisteredData,
+  'shop.product.added.v1': productAddedData,
+  'shop.purchase.made.v1': purchaseMadeData,
+} as const;
+
+export type EventType = keyof typeof eventDataSchemas;
+export const eventTypes = Object.keys(eventDataSchemas) as EventType[];
+
+const envelopeBase = z
+  .object({
+    specversion: z.literal('1.0'),
+    id: z.string().min(1).max(128),
+    type: z.string().min(1),
+    source: z.string().min(1),
+    time: z.string().datetime({ offset: true }),
+    subject: z.string().min(1),
+    data: z.unknown(),
+  })
+  .strict();
+
+export interface Envelope<T extends EventType = EventType, D = z.infer<(typeof eventDataSchemas)[T]>> {
+  specversion: '1.0';
+  id: string;
+  type: T;
+  source: string;
+  time: string;
+  subject: string;
+  data: D;
+}
+
+export type CustomerRegistered = Envelope<'shop.customer.registered.v1'>;
+export type ProductAdded = Envelope<'shop.product.added.v1'>;
+export type PurchaseMade = Envelope<'shop.purchase.made.v1'>;
+export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade;
+
+export type ValidationResult =
+  | { ok: true; event: ShopEvent }
+  | { ok: false; reason: 'invalid_envelope' | 'unknown_type' | 'invalid_data'; message: string };
+
+// Checks an untrusted value (decoded JSON) against the envelope and its type's data schema.
+export function validateEvent(value: unknown): ValidationResult {
+  const envelope = envelopeBase.safeParse(value);
+  if (!envelope.success) {
+    return { ok: false, reason: 'invalid_envelope', message: describeIssues(envelope.error) };
+  }
+  const type = envelope.data.type;
+  if (!isEventType(type)) {
+    return { ok: false, reason: 'unknown_type', message: `unknown event type '${type}'` };
+  }
+  const data = eventDataSchemas[type].safeParse(envelope.data.data);
+  if (!data.success) {
+    return { ok: false, reason: 'invalid_data', message: `${type}: ${describeIssues(data.error)}` };
+  }
+  return { ok: true, event: { ...envelope.data, type, data: data.data } as ShopEvent };
+}
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(eventDataSchemas, type);
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+export interface EventContext {
+  id: string;
+  time: string;
+  source: string;
+}
+
+// Builds a validated event. Ids and time come from the caller: the domain reads no clock.
+export function createEvent<T extends EventType>(
+  type: T,
+  data: z.input<(typeof eventDataSchemas)[T]>,
+  context: EventContext,
+): Envelope<T> {
+  const parsed = eventDataSchemas[type].parse(data) as Envelope<T>['data'];
+  return {
+    specversion: '1.0',
+    id: context.id,
+    type,
+    source: context.source,
+    time: context.time,
+    subject: subjectOf(type, parsed),
+    data: parsed,
+  };
+}
+
+function subjectOf(type: EventType, data: ShopEvent['data']): string {
+  switch (type) {
+    case 'shop.customer.registered.v1':
+      return `customer/${(data as CustomerRegistered['data']).customerId}`;
+    case 'shop.product.added.v1':
+      return `product/${(data as ProductAdded['data']).sku}`;
+    case 'shop.purchase.made.v1': {
+      const purchase = data as PurchaseMade['data'];
+      return `stock/${purchase.store}/${purchase.sku}`;
+    }
+    default: {
+      const unreachable: never = type;
+      return unreachable;
+    }
+  }
+}
+
+export const stockKey = (store: string, sku: string): string => `${store}:${sku}`;

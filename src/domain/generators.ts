@@ -1,0 +1,78 @@
+import { Faker, allLocales, base, en, type LocaleDefinition } from '@faker-js/faker';
+import type { z } from 'zod';
+import type { customerRegisteredData, productAddedData, purchaseMadeData } from './events.js';
+import type { Money } from './money.js';
+
+export type CustomerData = z.infer<typeof customerRegisteredData>;
+export type ProductData = z.infer<typeof productAddedData>;
+export type PurchaseData = z.infer<typeof purchaseMadeData>;
+
+export const availableLocales = Object.keys(allLocales).filter((name) => name !== 'base').sort();
+
+export function isLocale(name: string): boolean {
+  return availableLocales.includes(name);
+}
+
+/** A faker seeded by the caller; `seed` is required so that the domain never draws its own randomness. */
+export function createFaker(seed: number, locale = 'en'): Faker {
+  const definition = (allLocales as Record<string, LocaleDefinition | undefined>)[locale];
+  if (!definition) throw new Error(`unknown locale '${locale}'`);
+  const faker = new Faker({ locale: [definition, en, base] });
+  faker.seed(seed);
+  return faker;
+}
+
+export function generateCustomer(faker: Faker, locale: string): CustomerData {
+  const firstName = faker.person.firstName();
+  const lastName = faker.person.lastName();
+  return {
+    customerId: faker.string.uuid(),
+    firstName,
+    lastName,
+    email: faker.internet.email({ firstName, lastName, provider: 'example.com' }).toLowerCase(),
+    address: {
+      street: faker.location.streetAddress(),
+      city: faker.location.city(),
+      postalCode: faker.location.zipCode(),
+      country: faker.location.country(),
+    },
+    locale,
+  };
+}
+
+export function generateProduct(faker: Faker, currency: string, taken: Set<string>): ProductData {
+  let sku: string;
+  do {
+    sku = `SKU-${faker.string.alphanumeric({ length: 8, casing: 'upper' })}`;
+  } while (taken.has(sku));
+  taken.add(sku);
+  return {
+    sku,
+    name: faker.commerce.productName(),
+    category: faker.commerce.department(),
+    price: { amount: faker.number.int({ min: 99, max: 99_999 }), currency },
+  };
+}
+
+export interface CatalogEntry {
+  sku: string;
+  price: Money;
+}
+
+export interface RandomPurchaseOptions {
+  customers: readonly string[];
+  products: readonly CatalogEntry[];
+  store: string;
+  maxQuantity?: number;
+}
+
+export function generatePurchase(faker: Faker, options: RandomPurchaseOptions): PurchaseData {
+  const product = faker.helpers.arrayElement(options.products);
+  return {
+    customerId: faker.helpers.arrayElement(options.customers),
+    sku: product.sku,
+    store: options.store,
+    quantity: faker.number.int({ min: 1, max: options.maxQuantity ?? 10 }),
+    unitPrice: product.price,
+  };
+}

@@ -1,0 +1,218 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Config } from '../config/schema.js';
+import { applyEvents, type ProjectionTarget } from '../db/projection-store.js';
+import type { ProjectionInput } from '../domain/projector.js';
+import { connectOrExplain } from './client.js';
+import { decodeEvent, positionKey } from './codec.js';
+import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
+import { createProducer } from './publisher.js';
+import { canRetry, dueAt, retryMessage, type RetryPolicy } from './retry.js';
+import { ensureTopics, projectedTopics, withAdmin } from './topics.js';
+
+export interface ProjectorTotals {
+  applied: number;
+  duplicates: number;
+  retried: number;
+  deadLettered: number;
+  batches: number;
+}
+
+export interface ProjectorOptions {
+  kafka: Kafka;
+  target: ProjectionTarget;
+  config: Config;
+  groupId: string;
+  /** Rewind the group to the oldest retained event before starting (a replay). */
+  fromBeginning: boolean;
+  /** Stop once no event arrived for this long (after joining the group, with no retry pending). */
+  untilIdleMs?: number | undefined;
+  /** Stop after this many events (applied + duplicates + retried + dead-lettered). */
+  maxEvents?: number | undefined;
+  onProgress?: (totals: Readonly<ProjectorTotals>) => void;
+  /** Clock for dead-letter timestamps and retry schedules. */
+  now?: () => Date;
+}
+
+export interface RunningProjector {
+  /** Resolves when the projector stopped (idle, max events, stop()); rejects on a fatal error. */
+  done: Promise<ProjectorTotals>;
+  /** Finishes the batch in hand, commits, disconnects. */
+  stop(): Promise<ProjectorTotals>;
+  totals: Readonly<ProjectorTotals>;
+}
+
+/** Events per MongoDB round-trip group; a Kafka batch larger than this is applied in chunks. */
+const CHUNK = 2000;
+/** Messages per produce request to the retry and dead-letter topics (stays under message.max.bytes). */
+const SIDE_SEND = 200;
+
+export async function startProjector(options: ProjectorOptions): Promise<RunningProjector> {
+  const { kafka, target, config } = options;
+  const now = options.now ?? (() => new Date());
+  const policy: RetryPolicy = { maxRetries: config.consume.maxRetries, backoffMs: config.consume.retryBackoffMs };
+  const retryTopic = config.kafka.topics.retry;
+  const topics = [...projectedTopics(config), retryTopic];
+  await withAdmin(kafka, config, async (admin) => {
+    await ensureTopics(admin, config);
+    if (options.fromBeginning) {
+      for (const topic of topics) await admin.resetOffsets({ groupId: options.groupId, topic, earliest: true });
+    }
+  });
+
+  const producer: Producer = createProducer(kafka);
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 250,
+  });
+  await connectOrExplain(config, async () => {
+    await producer.connect();
+    await consumer.connect();
+  });
+  // A partition the group has never committed on starts at its oldest event: a projector that
+  // started at the newest would silently miss everything produced before it first ran.
+  await consumer.subscribe({ topics, fromBeginning: true });
+
+  const totals: ProjectorTotals = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, batches: 0 };
+  let lastActivity = Number.POSITIVE_INFINITY; // the idle clock starts once the group is joined
+  let busy = false;
+  const waiting = new Set<NodeJS.Timeout>(); // retry partitions paused until their next message is due
+  let stopping: Promise<ProjectorTotals> | null = null;
+  let resolveDone!: (totals: ProjectorTotals) => void;
+  let rejectDone!: (error: unknown) => void;
+  const done = new Promise<ProjectorTotals>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+
+  const seen = () => totals.applied + totals.duplicates + totals.retried + totals.deadLettered;
+  const stop = (): Promise<ProjectorTotals> => {
+    stopping ??= (async () => {
+      clearInterval(idleTimer);
+      for (const timer of waiting) clearTimeout(timer);
+      // disconnect() waits for the batch in hand, which commits its own offsets.
+      await consumer.disconnect();
+      await producer.disconnect();
+      resolveDone({ ...totals });
+      return { ...totals };
+    })();
+    return stopping;
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (lastActivity === Number.POSITIVE_INFINITY) lastActivity = Date.now();
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) {
+      rejectDone(event.payload.error);
+      void stop().catch(() => undefined);
+    }
+  });
+  const idleTimer = setInterval(() => {
+    if (options.untilIdleMs === undefined || busy || waiting.size > 0) return;
+    if (Date.now() - lastActivity >= options.untilIdleMs) void stop();
+  }, 100);
+
+  const send = async (topic: string, messages: Message[]): Promise<void> => {
+    for (let start = 0; start < messages.length; start += SIDE_SEND) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(start, start + SIDE_SEND) });
+    }
+  };
+
+  // Applies one chunk of messages of one partition; retries and dead letters are durable in
+  // Kafka before the offsets that cover them are committed.
+  const processChunk = async (topic: string, partition: number, messages: KafkaMessage[]): Promise<void> => {
+    const inputs: ProjectionInput[] = [];
+    const inputMessages: KafkaMessage[] = [];
+    const letters: DeadLetter[] = [];
+    const key = positionKey(topic, partition);
+    for (const message of messages) {
+      const decoded = decodeEvent(message.value);
+      if (decoded.ok) {
+        inputs.push({ event: decoded.event, position: { key, offset: Number(message.offset) } });
+        inputMessages.push(message);
+      } else {
+        letters.push({ topic, partition, message, reason: decoded.reason, detail: decoded.message });
+      }
+    }
+    const result = await applyEvents(target, inputs);
+    result.outcomes.forEach((outcome, index) => {
+      const message = inputMessages[index];
+      if (outcome.status === 'applied') totals.applied += 1;
+      else if (outcome.status === 'duplicate') totals.duplicates += 1;
+      else if (message) letters.push({ topic, partition, message, reason: outcome.reason, detail: outcome.message });
+    });
+    const at = now();
+    const retries = letters.filter((letter) => canRetry(letter.message, letter.reason, policy));
+    const dead = letters.filter((letter) => !canRetry(letter.message, letter.reason, policy));
+    await send(retryTopic, retries.map((letter) => retryMessage(letter, policy, at.getTime())));
+    await send(config.kafka.topics.dlq, dead.map((letter) => deadLetterMessage(letter, at)));
+    totals.retried += retries.length;
+    totals.deadLettered += dead.length;
+  };
+
+  const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+    const { batch } = payload;
+    busy = true;
+    try {
+      for (let start = 0; start < batch.messages.length; start += CHUNK) {
+        if (!payload.isRunning() || payload.isStale()) return;
+        let messages = batch.messages.slice(start, start + CHUNK);
+        if (options.maxEvents !== undefined) {
+          const left = options.maxEvents - seen();
+          if (left <= 0) break;
+          messages = messages.slice(0, left);
+        }
+        // A retry that is not due yet: apply what is before it, then pause this partition until
+        // it is due. The partition resumes at the first unresolved offset; nothing else waits.
+        let wait = 0;
+        if (batch.topic === retryTopic) {
+          const clock = now().getTime();
+          const notDue = messages.findIndex((message) => dueAt(message) > clock);
+          if (notDue >= 0) {
+            const blocked = messages[notDue];
+            wait = blocked ? dueAt(blocked) - clock : 0;
+            messages = messages.slice(0, notDue);
+          }
+        }
+        if (messages.length > 0) {
+          await processChunk(batch.topic, batch.partition, messages);
+          const last = messages[messages.length - 1];
+          if (last) {
+            payload.resolveOffset(last.offset);
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
+            ]);
+          }
+          totals.batches += 1;
+          options.onProgress?.(totals);
+        }
+        lastActivity = Date.now();
+        await payload.heartbeat();
+        if (wait > 0) {
+          const resume = payload.pause();
+          const timer = setTimeout(() => {
+            waiting.delete(timer);
+            resume();
+          }, wait);
+          waiting.add(timer);
+          return;
+        }
+      }
+      if (options.maxEvents !== undefined && seen() >= options.maxEvents) void stop();
+    } finally {
+      busy = false;
+      lastActivity = Date.now();
+    }
+  };
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch,
+  });
+
+  return { done, stop, totals };
+}

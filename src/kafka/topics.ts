@@ -1,0 +1,91 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { Config } from '../config/schema.js';
+import type { Stream } from '../domain/routing.js';
+import { connectOrExplain } from './client.js';
+
+export function topicOf(config: Config, stream: Stream): string {
+  return config.kafka.topics[stream];
+}
+
+/** Every topic shopctl uses, in a stable order. */
+export function allTopics(config: Config): string[] {
+  return Object.values(config.kafka.topics);
+}
+
+/** The topics `consume` projects from. */
+export function projectedTopics(config: Config): string[] {
+  const { topics } = config.kafka;
+  return [topics.customers, topics.catalog, topics.inventory];
+}
+
+export interface TopicCreation {
+  topic: string;
+  created: boolean;
+  partitions: number;
+}
+
+// Creates whichever of the topics is missing with the configured partition count. Existing
+// topics are left as they are (their partition count is reported, not changed).
+export async function ensureTopics(admin: Admin, config: Config, topics = allTopics(config)): Promise<TopicCreation[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((topic) => !existing.has(topic));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: config.kafka.partitions,
+        replicationFactor: config.kafka.replicationFactor,
+      })),
+    });
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics });
+  return metadata.topics.map((topic) => ({
+    topic: topic.name,
+    created: missing.includes(topic.name),
+    partitions: topic.partitions.length,
+  }));
+}
+
+export async function withAdmin<T>(kafka: Kafka, config: Config, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await connectOrExplain(config, () => admin.connect());
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  endOffset: number;
+  committed: number | null;
+  lag: number;
+}
+
+// End offsets against the group's committed offsets; a partition the group never committed
+// counts its whole content as lag.
+export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<PartitionLag[]> {
+  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+  const rows: PartitionLag[] = [];
+  for (const topic of topics) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const group = committed.find((entry) => entry.topic === topic);
+    for (const end of ends) {
+      const endOffset = Number(end.high);
+      const start = Number(end.low);
+      const raw = group?.partitions.find((p) => p.partition === end.partition)?.offset;
+      const value = raw === undefined || raw === '-1' ? null : Number(raw);
+      rows.push({
+        topic,
+        partition: end.partition,
+        endOffset,
+        committed: value,
+        lag: endOffset - (value ?? start),
+      });
+    }
+  }
+  return rows;
+}

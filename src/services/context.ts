@@ -1,0 +1,56 @@
+import type { Kafka } from 'kafkajs';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { connectDatabase, type Database } from '../db/client.js';
+import { ensureIndexes } from '../db/collections.js';
+import { createKafka } from '../kafka/client.js';
+import { createOutput, type Output } from '../ui/output.js';
+
+export interface GlobalOptions {
+  config?: string;
+  brokers?: string;
+  mongodbUri?: string;
+  db?: string;
+  color?: boolean;
+}
+
+export interface Context {
+  loaded: LoadedConfig;
+  config: Config;
+  output: Output;
+  kafka(): Kafka;
+  database(): Promise<Database>;
+  close(): Promise<void>;
+}
+
+export function flagsToConfig(options: GlobalOptions): Record<string, unknown> {
+  const kafka: Record<string, unknown> = {};
+  const mongodb: Record<string, unknown> = {};
+  if (options.brokers) kafka.brokers = options.brokers.split(',').map((broker) => broker.trim()).filter(Boolean);
+  if (options.mongodbUri) mongodb.uri = options.mongodbUri;
+  if (options.db) mongodb.db = options.db;
+  return { ...(Object.keys(kafka).length ? { kafka } : {}), ...(Object.keys(mongodb).length ? { mongodb } : {}) };
+}
+
+// Connections are opened on first use and closed once, whatever the command did.
+export async function createContext(options: GlobalOptions, overrides: Record<string, unknown> = {}): Promise<Context> {
+  const output = createOutput(options.color === false ? { color: false } : {});
+  const loaded = await loadConfig({ configPath: options.config, flags: { ...flagsToConfig(options), ...overrides } });
+  const { config } = loaded;
+  let kafka: Kafka | undefined;
+  let database: Promise<Database> | undefined;
+  return {
+    loaded,
+    config,
+    output,
+    kafka: () => (kafka ??= createKafka(config)),
+    database: () =>
+      (database ??= connectDatabase(config).then(async (db) => {
+        await ensureIndexes(db.db);
+        return db;
+      })),
+    close: async () => {
+      if (database) await (await database.catch(() => null))?.close();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ShopEvent } from '../domain/events.js';
+import type { EventSink } from './sinks.js';
+
+export interface PumpOptions {
+  /** Events per second at most; undefined: as fast as the sink takes them. */
+  rate?: number | undefined;
+  onProgress?: (count: number, elapsedMs: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface PumpResult {
+  count: number;
+  elapsedMs: number;
+}
+
+/** Chunk size for a rate: about twenty sends a second, never more than 1000 events each. */
+export function chunkForRate(rate: number | undefined, max = 1000): number {
+  if (rate === undefined) return max;
+  return Math.max(1, Math.min(max, Math.ceil(rate / 20)));
+}
+
+// Feeds chunks of events to a sink, pacing them when a rate is set (the schedule is kept
+// against the start time, so a slow send is caught up rather than accumulated).
+export async function pump(chunks: Iterable<ShopEvent[]>, sink: EventSink, options: PumpOptions = {}): Promise<PumpResult> {
+  const start = Date.now();
+  let count = 0;
+  for (const chunk of chunks) {
+    if (options.signal?.aborted) break;
+    await sink.write(chunk);
+    count += chunk.length;
+    options.onProgress?.(count, Date.now() - start);
+    if (options.rate !== undefined) {
+      const due = start + (count * 1000) / options.rate;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
+  }
+  return { count, elapsedMs: Date.now() - start };
+}
