@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import { applyEvents, type ProjectionTarget } from '../db/projection-store.js';
 import type { ProjectionInput } from '../domain/projector.js';
@@ -54,9 +54,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   const topics = [...projectedTopics(config), retryTopic];
   await withAdmin(kafka, config, async (admin) => {
     await ensureTopics(admin, config);
-    if (options.fromBeginning) {
-      for (const topic of topics) await admin.resetOffsets({ groupId: options.groupId, topic, earliest: true });
-    }
+    if (options.fromBeginning) await rewindGroup(admin, options.groupId, topics);
   });
 
   const producer: Producer = createProducer(kafka);
@@ -215,4 +213,16 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   });
 
   return { done, stop, totals };
+}
+
+// Moves the group's committed offsets back to the oldest retained event. Only topics the group
+// has committed on need it (a group that never committed starts at the oldest event anyway),
+// which also spares new groups kafkajs' slow resetOffsets on a group that does not exist yet.
+async function rewindGroup(admin: Admin, groupId: string, topics: readonly string[]): Promise<void> {
+  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+  for (const { topic, partitions } of committed) {
+    if (partitions.every((partition) => partition.offset === '-1')) continue;
+    const low = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId, topic, partitions: low.map((p) => ({ partition: p.partition, offset: p.low })) });
+  }
 }

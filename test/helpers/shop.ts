@@ -1,0 +1,83 @@
+import type { Db } from 'mongodb';
+import type { Config } from '../../src/config/schema.js';
+import type { ProjectionTarget } from '../../src/db/projection-store.js';
+import type { ShopEvent } from '../../src/domain/events.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { connectPublisher } from '../../src/kafka/publisher.js';
+import { startProjector, type ProjectorTotals } from '../../src/kafka/projector-consumer.js';
+import { randomPurchaseEvents } from '../../src/services/buy.js';
+import { customerEvents, productEvents } from '../../src/services/make.js';
+import { createRuntime } from '../../src/services/runtime.js';
+
+/** A fixed clock: every run of a scenario produces byte-identical events. */
+export const fixedClock = (): (() => Date) => {
+  let tick = Date.parse('2026-01-01T00:00:00Z');
+  return () => new Date((tick += 1000));
+};
+
+export interface Scenario {
+  customers: ShopEvent[];
+  products: ShopEvent[];
+  purchases: ShopEvent[];
+}
+
+/** Seeded customers, products and purchases among them, with a fixed clock. */
+export function scenario(seed: number, sizes = { customers: 20, products: 10, purchases: 300 }): Scenario {
+  const runtime = createRuntime(seed, fixedClock());
+  const customers = [...customerEvents(runtime, sizes.customers, 'en')].flat();
+  const products = [...productEvents(runtime, sizes.products, 'EUR')].flat();
+  const catalog = {
+    customers: customers.map((event) => (event.data as { customerId: string }).customerId).sort(),
+    products: products.map((event) => {
+      const data = event.data as { sku: string; price: { amount: number; currency: string } };
+      return { sku: data.sku, price: data.price };
+    }),
+  };
+  const purchases = [...randomPurchaseEvents(runtime, catalog, { count: sizes.purchases, store: 'online', chunk: 500 })].flat();
+  return { customers, products, purchases };
+}
+
+export async function publishAll(config: Config, events: readonly ShopEvent[]): Promise<void> {
+  const publisher = await connectPublisher(createKafka(config), config);
+  try {
+    await publisher.publish(events);
+  } finally {
+    await publisher.disconnect();
+  }
+}
+
+export async function projectUntilIdle(
+  config: Config,
+  target: ProjectionTarget,
+  options: { groupId?: string; fromBeginning?: boolean; idleMs?: number } = {},
+): Promise<ProjectorTotals> {
+  const projector = await startProjector({
+    kafka: createKafka(config),
+    target,
+    config,
+    groupId: options.groupId ?? config.kafka.groupId,
+    fromBeginning: options.fromBeginning ?? false,
+    untilIdleMs: options.idleMs ?? 1500,
+  });
+  return projector.done;
+}
+
+const bookkeeping = new Set(['_pos', '_last']);
+
+/**
+ * Every projected collection, sorted by _id. Dropped, because they are by nature different
+ * between the write paths: `_pos` (Kafka offsets per partition, only on the Kafka path), `_last`
+ * (the id of the last event applied, which depends on the order partitions and retries were
+ * consumed in; `_rev`, the count of events applied, is compared) and the journal's `pos` (where
+ * an event was accepted from; null on the db path).
+ */
+export async function dump(db: Db): Promise<Record<string, unknown[]>> {
+  const result: Record<string, unknown[]> = {};
+  for (const name of ['customers', 'products', 'purchases', 'events']) {
+    const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
+    result[name] = docs.map((doc) =>
+      Object.fromEntries(Object.entries(doc).filter(([key]) => !bookkeeping.has(key) && !(name === 'events' && key === 'pos'))),
+    );
+  }
+  return result;
+}
