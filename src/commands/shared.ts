@@ -49,7 +49,7 @@ export function run<O>(work: (context: Context, options: O, command: Command) =>
     try {
       context = await createContext(globals);
       const code = await work(context, options, command);
-      process.exitCode = code ?? 0;
+      process.exitCode = typeof code === 'number' ? code : 0;
     } catch (error) {
       process.exitCode = renderError(error, context?.output);
     } finally {

@@ -78,7 +78,9 @@ async function readConfigFile(options: LoadConfigOptions): Promise<Layer | null>
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(`${result.filepath}: expected a mapping of settings at the top level`);
   }
-  return { label: `file ${path.relative(cwd, result.filepath) || result.filepath}`, value: value as Record<string, unknown> };
+  const relative = path.relative(cwd, result.filepath);
+  const shown = relative && !relative.startsWith('..') ? relative : result.filepath;
+  return { label: `file ${shown}`, value: value as Record<string, unknown> };
 }
 
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
@@ -92,9 +94,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const sources = describeSources(layers);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => formatIssue(issue, sources));
-    const where = file ? file.label.replace(/^file /, '') : 'configuration';
-    throw new ConfigError(`Invalid configuration in ${where}`, {
+    const details = parsed.error.issues.flatMap((issue) => formatIssue(issue, sources));
+    const fromFile = file && details.every((detail) => detail.includes(`(from ${file.label})`));
+    throw new ConfigError(fromFile ? `Invalid configuration in ${file.label.replace(/^file /, '')}` : 'Invalid configuration', {
       details,
       suggestion: 'Fix the keys listed above; `shopctl config show` prints the effective configuration.',
     });
@@ -102,10 +104,18 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   return { config: parsed.data, file: file ? file.label.replace(/^file /, '') : null, sources };
 }
 
-function formatIssue(issue: ZodIssue, sources: Record<string, string>): string {
+function formatIssue(issue: ZodIssue, sources: Record<string, string>): string[] {
+  // An unknown key is reported on its own path, one line per key.
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const keyPath = [...issue.path, key];
+      const origin = originOf(keyPath, sources);
+      return `${formatPath(keyPath)}${origin ? ` (from ${origin})` : ''}: unknown key`;
+    });
+  }
   const key = formatPath(issue.path);
   const origin = originOf(issue.path, sources);
-  return `${key || '(top level)'}${origin ? ` (from ${origin})` : ''}: ${issue.message}`;
+  return [`${key || '(top level)'}${origin ? ` (from ${origin})` : ''}: ${issue.message}`];
 }
 
 function originOf(issuePath: readonly PropertyKey[], sources: Record<string, string>): string | undefined {

@@ -21,11 +21,21 @@ export function createOutput(options: { color?: boolean } = {}): Output {
   return {
     isTty,
     color,
-    data: (text) => process.stdout.write(`${text}\n`),
-    json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-    info: (text) => process.stderr.write(`${text}\n`),
-    warn: (text) => process.stderr.write(`${paint('yellow', 'warning', color)} ${text}\n`),
-    error: (text) => process.stderr.write(`${paint('red', 'error', color)} ${text}\n`),
+    data: (text) => {
+      process.stdout.write(`${text}\n`);
+    },
+    json: (value) => {
+      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    info: (text) => {
+      process.stderr.write(`${text}\n`);
+    },
+    warn: (text) => {
+      process.stderr.write(`${paint('yellow', 'warning', color)} ${text}\n`);
+    },
+    error: (text) => {
+      process.stderr.write(`${paint('red', 'error', color)} ${text}\n`);
+    },
   };
 }
 
