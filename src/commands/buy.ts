@@ -44,7 +44,7 @@ export function buyCommand(): Command {
     .action(
       run<BuyOptions>(async (context, options) => {
         const single = options.customer !== undefined || options.product !== undefined;
-        if (options.random === single) {
+        if (Boolean(options.random) === single) {
           throw new UsageError('Say what to buy: either --random, or --customer ID --product SKU', {
             suggestion: 'See `shopctl buy --help` for examples.',
           });

@@ -54,18 +54,23 @@ export async function listCustomers(db: Db, sort: CustomerSort, limit: number): 
   });
 }
 
+// One accumulator per $group: FerretDB 1.24 returns 0 for every $sum after the first one.
 async function ownedBy(db: Db, ids: readonly string[]): Promise<Map<string, { purchases: number; owned: OwnedItem[] }>> {
-  const rows = await db
-    .collection<PurchaseDoc>('purchases')
-    .aggregate<{ _id: { customerId: string; sku: string }; quantity: number; n: number }>([
-      { $match: { customerId: { $in: [...ids] } } },
-      { $group: { _id: { customerId: '$customerId', sku: '$sku' }, quantity: { $sum: '$quantity' }, n: { $sum: 1 } } },
-    ])
-    .toArray();
+  const purchases = db.collection<PurchaseDoc>('purchases');
+  const match = { $match: { customerId: { $in: [...ids] } } };
+  const [quantities, counts] = await Promise.all([
+    purchases
+      .aggregate<{ _id: { customerId: string; sku: string }; quantity: number }>([
+        match,
+        { $group: { _id: { customerId: '$customerId', sku: '$sku' }, quantity: { $sum: '$quantity' } } },
+      ])
+      .toArray(),
+    purchases.aggregate<{ _id: string; n: number }>([match, { $group: { _id: '$customerId', n: { $sum: 1 } } }]).toArray(),
+  ]);
   const result = new Map<string, { purchases: number; owned: OwnedItem[] }>();
-  for (const row of rows) {
+  for (const row of counts) result.set(row._id, { purchases: row.n, owned: [] });
+  for (const row of quantities) {
     const entry = result.get(row._id.customerId) ?? { purchases: 0, owned: [] };
-    entry.purchases += row.n;
     entry.owned.push({ sku: row._id.sku, quantity: row.quantity });
     result.set(row._id.customerId, entry);
   }

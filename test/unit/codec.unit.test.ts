@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { createEvent } from '../../src/domain/events.js';
+import { decodeEvent, encodeEvent, positionKey } from '../../src/kafka/codec.js';
+import { backoffFor, canRetry, retryMessage } from '../../src/kafka/retry.js';
+
+const purchase = createEvent(
+  'shop.purchase.made.v1',
+  { customerId: 'c1', sku: 'SKU-1', store: 'online', quantity: 2, unitPrice: { amount: 150, currency: 'EUR' } },
+  { id: 'e1', time: '2026-01-01T00:00:00.000Z', source: 'test' },
+);
+
+describe('codec', () => {
+  it('round-trips an event, keyed by store:sku so one stock level stays on one partition', () => {
+    const message = encodeEvent(purchase);
+    expect(message.key).toBe('online:SKU-1');
+    expect(message.headers).toMatchObject({ ce_id: 'e1', ce_type: 'shop.purchase.made.v1' });
+    expect(decodeEvent(Buffer.from(message.value as string))).toEqual({ ok: true, event: purchase });
+  });
+
+  it('names what is wrong with bad input', () => {
+    expect(decodeEvent(Buffer.from([0xff, 0x00]))).toMatchObject({ ok: false, reason: 'invalid_json' });
+    expect(decodeEvent(null)).toMatchObject({ ok: false, reason: 'invalid_json' });
+    expect(decodeEvent(Buffer.from('{"a":1}'))).toMatchObject({ ok: false, reason: 'invalid_envelope' });
+    expect(decodeEvent(Buffer.from(JSON.stringify({ ...purchase, type: 'shop.nope.v9' })))).toMatchObject({ ok: false, reason: 'unknown_type' });
+    const negative = decodeEvent(Buffer.from(JSON.stringify({ ...purchase, data: { ...purchase.data, quantity: -1 } })));
+    expect(negative).toMatchObject({ ok: false, reason: 'invalid_data' });
+    expect(!negative.ok && negative.message).toMatch(/quantity/);
+    // Operators are data, never accepted as identifiers.
+    const injected = decodeEvent(Buffer.from(JSON.stringify({ ...purchase, data: { ...purchase.data, sku: { $ne: null } } })));
+    expect(injected).toMatchObject({ ok: false, reason: 'invalid_data' });
+    const dollar = decodeEvent(Buffer.from(JSON.stringify({ ...purchase, data: { ...purchase.data, customerId: '$where' } })));
+    expect(dollar).toMatchObject({ ok: false, reason: 'invalid_data' });
+  });
+
+  it('makes offsets storable as document keys', () => {
+    expect(positionKey('shop.inventory', 2)).toBe('shop_inventory-2');
+  });
+});
+
+describe('retries', () => {
+  const policy = { maxRetries: 3, backoffMs: 1000 };
+  it('backs off exponentially and stops after the configured attempts', () => {
+    expect([1, 2, 3].map((attempt) => backoffFor(policy, attempt))).toEqual([1000, 2000, 4000]);
+    const original = { key: Buffer.from('online:SKU-1'), value: Buffer.from('{}'), headers: {}, offset: '41', timestamp: '0', attributes: 0 };
+    const first = retryMessage({ topic: 'shop.inventory', partition: 1, message: original, reason: 'unknown_reference', detail: 'x' }, policy, 5000);
+    expect(first.headers).toMatchObject({ 'x-retry-attempt': '1', 'x-retry-not-before': '6000', 'x-original-topic': 'shop.inventory', 'x-original-offset': '41' });
+    const asReceived = { ...original, headers: first.headers as Record<string, string>, offset: '3' };
+    expect(canRetry(asReceived, 'unknown_reference', policy)).toBe(true);
+    expect(canRetry({ ...original, headers: { 'x-retry-attempt': '3' } }, 'unknown_reference', policy)).toBe(false);
+    expect(canRetry(original, 'invalid_data', policy)).toBe(false);
+    const second = retryMessage({ topic: 'shop.retry', partition: 0, message: asReceived, reason: 'unknown_reference', detail: 'x' }, policy, 7000);
+    expect(second.headers).toMatchObject({ 'x-retry-attempt': '2', 'x-retry-not-before': '9000', 'x-original-topic': 'shop.inventory' });
+  });
+});
