@@ -8,6 +8,7 @@ import { writeEvents } from './write.js';
 
 interface MakeOptions {
   count?: number;
+  stock?: number;
   via: Via;
   seed?: number;
   locale?: string;
@@ -51,18 +52,24 @@ export function makeCommand(): Command {
     .option('-n, --count <n>', 'how many (default: generate.products)', positiveInt('--count'))
     .addOption(viaOption())
     .option('--seed <n>', 'same seed, same products (and the same event ids)', nonNegativeInt('--seed'))
+    .option('--stock <n>', 'goods received per product at the default store (default: inventory.initialStock; 0 for none)', nonNegativeInt('--stock'))
     .option('--json', 'print the summary as JSON')
-    .addHelpText('after', examples('shopctl make products --count 200 --via db', 'shopctl make products --count 50 --seed 42 --via kafka'))
+    .addHelpText(
+      'after',
+      examples('shopctl make products --count 200 --via db', 'shopctl make products --count 50 --seed 42 --stock 0 --via kafka'),
+    )
     .action(
       run<MakeOptions>(async (context, options) => {
         const { generate } = context.config;
         const count = options.count ?? generate.products;
         const runtime = createRuntime(options.seed ?? generate.seed);
+        const { defaultStore, initialStock } = context.config.inventory;
+        const stock = options.stock ?? initialStock;
         return writeEvents(context, {
-          what: 'products',
+          what: stock > 0 ? `events (${count} products, each with ${stock} received at '${defaultStore}')` : 'products',
           via: options.via,
-          total: count,
-          chunks: productEvents(runtime, count, generate.currency),
+          total: stock > 0 ? count * 2 : count,
+          chunks: productEvents(runtime, count, generate.currency, { store: defaultStore, quantity: stock }),
           json: Boolean(options.json),
         });
       }),

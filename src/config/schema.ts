@@ -69,6 +69,8 @@ export const configSchema = z
       .object({
         defaultStore: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a store id (letters, digits, _ and -)'),
         lowStockThreshold: z.number().int().nonnegative(),
+        thresholds: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a SKU'), z.number().int().nonnegative()),
+        initialStock: z.number().int().nonnegative(),
       })
       .strict(),
   })
@@ -116,5 +118,7 @@ export const defaultConfig: Config = {
   inventory: {
     defaultStore: 'online',
     lowStockThreshold: 5,
+    thresholds: {},
+    initialStock: 1000,
   },
 };

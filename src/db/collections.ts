@@ -16,6 +16,8 @@ const indexes: ReadonlyArray<{ collection: string; keys: Record<string, 1 | -1>;
   { collection: 'purchases', keys: { customerId: 1 }, name: 'customer' },
   { collection: 'customers', keys: { lastName: 1, firstName: 1 }, name: 'name' },
   { collection: JOURNAL, keys: { subject: 1, time: 1 }, name: 'subject_time' },
+  { collection: JOURNAL, keys: { 'stock.sku': 1, time: 1 }, name: 'stock_sku_time' },
+  { collection: 'stock', keys: { sku: 1, store: 1 }, name: 'sku_store' },
 ];
 
 // Indexes the readers need. Creating an existing index is a no-op, so this runs on every start;

@@ -114,8 +114,11 @@ async function loadDocs(db: Db, refs: readonly DocRef[]): Promise<Loaded> {
 function acceptedEntries(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): JournalEntry[] {
   const entries: JournalEntry[] = [];
   inputs.forEach(({ event, position }, index) => {
-    if (outcomes[index]?.status !== 'applied') return;
-    entries.push({ _id: event.id, type: event.type, subject: event.subject, time: event.time, pos: positionLabel(position) });
+    const outcome = outcomes[index];
+    if (outcome?.status !== 'applied') return;
+    const entry: JournalEntry = { _id: event.id, type: event.type, subject: event.subject, time: event.time, pos: positionLabel(position) };
+    if (outcome.stock) entry.stock = outcome.stock;
+    entries.push(entry);
   });
   return entries;
 }

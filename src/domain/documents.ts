@@ -38,6 +38,14 @@ export interface ProductDoc extends DocMeta {
   sold: { quantity: number; revenue: Money };
 }
 
+// The current level of one SKU at one store. Its history is the journal.
+export interface StockDoc extends DocMeta {
+  store: string;
+  sku: string;
+  level: number;
+  updatedAt: string;
+}
+
 // Created once by its event (the _id is the event id) and never changed.
 export interface PurchaseDoc {
   _id: string;
@@ -58,15 +66,26 @@ export interface JournalEntry {
   subject: string;
   time: string;
   pos: string | null;
+  /** For events that change a stock level: what changed and the level after it. */
+  stock?: StockEffect;
+}
+
+export interface StockEffect {
+  store: string;
+  sku: string;
+  /** received: +q, sold or purchased: -q, counted: the level counted. */
+  change: number;
+  level: number;
 }
 
 /** Collections whose documents evolve with events (read, changed, written back conditionally). */
-export const collectionNames = ['customers', 'products'] as const;
+export const collectionNames = ['customers', 'products', 'stock'] as const;
 export type CollectionName = (typeof collectionNames)[number];
 
 export interface DocsByCollection {
   customers: CustomerDoc;
   products: ProductDoc;
+  stock: StockDoc;
 }
 
 export type AnyDoc = DocsByCollection[CollectionName];

@@ -45,12 +45,33 @@ export const purchaseMadeData = z
   })
   .strict();
 
+const stockChange = z
+  .object({
+    store: storeIdSchema,
+    sku: skuSchema,
+    quantity: z.number().int().positive().max(1_000_000_000),
+  })
+  .strict();
+
+export const stockReceivedData = stockChange;
+export const stockSoldData = stockChange;
+export const stockCountedData = z
+  .object({
+    store: storeIdSchema,
+    sku: skuSchema,
+    level: z.number().int().nonnegative().max(1_000_000_000),
+  })
+  .strict();
+
 // Every event type shopctl knows, with the schema of its data. The version suffix lets a
 // consumer upgrade an older shape when reading.
 export const eventDataSchemas = {
   'shop.customer.registered.v1': customerRegisteredData,
   'shop.product.added.v1': productAddedData,
   'shop.purchase.made.v1': purchaseMadeData,
+  'shop.stock.received.v1': stockReceivedData,
+  'shop.stock.sold.v1': stockSoldData,
+  'shop.stock.counted.v1': stockCountedData,
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;
@@ -81,7 +102,11 @@ export interface Envelope<T extends EventType = EventType, D = z.infer<(typeof e
 export type CustomerRegistered = Envelope<'shop.customer.registered.v1'>;
 export type ProductAdded = Envelope<'shop.product.added.v1'>;
 export type PurchaseMade = Envelope<'shop.purchase.made.v1'>;
-export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade;
+export type StockReceived = Envelope<'shop.stock.received.v1'>;
+export type StockSold = Envelope<'shop.stock.sold.v1'>;
+export type StockCounted = Envelope<'shop.stock.counted.v1'>;
+export type StockEvent = StockReceived | StockSold | StockCounted;
+export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade | StockEvent;
 
 export type ValidationResult =
   | { ok: true; event: ShopEvent }
@@ -144,9 +169,12 @@ function subjectOf(type: EventType, data: ShopEvent['data']): string {
       return `customer/${(data as CustomerRegistered['data']).customerId}`;
     case 'shop.product.added.v1':
       return `product/${(data as ProductAdded['data']).sku}`;
-    case 'shop.purchase.made.v1': {
-      const purchase = data as PurchaseMade['data'];
-      return `stock/${purchase.store}/${purchase.sku}`;
+    case 'shop.purchase.made.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1': {
+      const stock = data as { store: string; sku: string };
+      return `stock/${stock.store}/${stock.sku}`;
     }
     default: {
       const unreachable: never = type;

@@ -1,5 +1,5 @@
-import type { AnyDoc, CollectionName, Created, CustomerDoc, DocsByCollection, ProductDoc, PurchaseDoc } from './documents.js';
-import type { ShopEvent } from './events.js';
+import type { AnyDoc, CollectionName, Created, CustomerDoc, DocsByCollection, ProductDoc, PurchaseDoc, StockDoc, StockEffect } from './documents.js';
+import { stockKey, type ShopEvent, type StockEvent } from './events.js';
 import { multiply } from './money.js';
 
 // The projection as pure functions: which documents an event touches, whether it may be applied,
@@ -23,7 +23,7 @@ export interface ProjectionInput {
 export type RejectReason = 'unknown_reference' | 'insufficient_stock';
 
 export type Outcome =
-  | { status: 'applied' }
+  | { status: 'applied'; stock?: StockEffect }
   | { status: 'duplicate' }
   | { status: 'rejected'; reason: RejectReason; message: string };
 
@@ -96,6 +96,9 @@ export function refsOf(event: ShopEvent): DocRef[] {
       return [{ collection: 'customers', id: event.data.customerId }, ...writesOf(event)];
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1':
       return writesOf(event);
     default:
       return assertNever(event);
@@ -112,8 +115,16 @@ export function writesOf(event: ShopEvent): DocRef[] {
     case 'shop.customer.registered.v1':
       return [{ collection: 'customers', id: event.data.customerId }];
     case 'shop.product.added.v1':
-    case 'shop.purchase.made.v1':
       return [{ collection: 'products', id: event.data.sku }];
+    case 'shop.purchase.made.v1':
+      return [
+        { collection: 'products', id: event.data.sku },
+        { collection: 'stock', id: stockKey(event.data.store, event.data.sku) },
+      ];
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1':
+      return [{ collection: 'stock', id: stockKey(event.data.store, event.data.sku) }];
     default:
       return assertNever(event);
   }
@@ -146,8 +157,23 @@ export function projectBatch(
     for (const ref of pending) applyTo(ref, event, snapshot, position);
     for (const created of createdBy(event)) snapshot.create(created);
     seen.add(event.id);
-    return { status: 'applied' } as const;
+    const stock = stockEffect(event, snapshot);
+    return stock ? { status: 'applied', stock } : { status: 'applied' };
   });
+}
+
+// What an accepted event did to a stock level, for the journal (the stock history).
+function stockEffect(event: ShopEvent, snapshot: Snapshot): StockEffect | undefined {
+  if (event.type === 'shop.customer.registered.v1' || event.type === 'shop.product.added.v1') return undefined;
+  const { store, sku } = event.data;
+  const level = snapshot.get('stock', stockKey(store, sku))?.level ?? 0;
+  const change =
+    event.type === 'shop.stock.counted.v1'
+      ? event.data.level
+      : event.type === 'shop.stock.received.v1'
+        ? event.data.quantity
+        : -event.data.quantity;
+  return { store, sku, change, level };
 }
 
 /**
@@ -181,17 +207,33 @@ function decide(event: ShopEvent, snapshot: Snapshot): Outcome | null {
   switch (event.type) {
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.counted.v1':
       return null;
     case 'shop.purchase.made.v1': {
       const missing: string[] = [];
       if (!snapshot.get('customers', event.data.customerId)) missing.push(`customer '${event.data.customerId}'`);
       if (!snapshot.get('products', event.data.sku)) missing.push(`product '${event.data.sku}'`);
-      if (missing.length === 0) return null;
-      return { status: 'rejected', reason: 'unknown_reference', message: `unknown ${missing.join(' and ')}` };
+      if (missing.length > 0) return { status: 'rejected', reason: 'unknown_reference', message: `unknown ${missing.join(' and ')}` };
+      return checkStock(event, snapshot);
     }
+    case 'shop.stock.sold.v1':
+      return checkStock(event, snapshot);
     default:
       return assertNever(event);
   }
+}
+
+// Stock never goes below zero: a purchase or sale of more than is there is not applied.
+function checkStock(event: Extract<ShopEvent, { data: { quantity: number; store: string } }>, snapshot: Snapshot): Outcome | null {
+  const { store, sku, quantity } = event.data;
+  const available = snapshot.get('stock', stockKey(store, sku))?.level ?? 0;
+  if (available >= quantity) return null;
+  return {
+    status: 'rejected',
+    reason: 'insufficient_stock',
+    message: `store '${store}', SKU '${sku}': requested ${quantity}, available ${available}`,
+  };
 }
 
 function applyTo(ref: DocRef, event: ShopEvent, snapshot: Snapshot, position: Position | undefined): void {
@@ -204,6 +246,11 @@ function applyTo(ref: DocRef, event: ShopEvent, snapshot: Snapshot, position: Po
     case 'products': {
       const next = evolveProduct(snapshot.get('products', ref.id), event);
       if (next) snapshot.set('products', stamp(next, event, position));
+      return;
+    }
+    case 'stock': {
+      const next = evolveStock(snapshot.get('stock', ref.id), event);
+      if (next) snapshot.set('stock', stamp(next, event, position));
       return;
     }
     default:
@@ -224,6 +271,9 @@ export function createdBy(event: ShopEvent): Created[] {
       return [{ collection: 'purchases', doc: purchaseOf(event) }];
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1':
       return [];
     default:
       return assertNever(event);
@@ -257,6 +307,9 @@ export function evolveCustomer(doc: CustomerDoc | null, event: ShopEvent): Custo
     }
     case 'shop.purchase.made.v1':
     case 'shop.product.added.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1':
       return doc;
     default:
       return assertNever(event);
@@ -288,7 +341,50 @@ export function evolveProduct(doc: ProductDoc | null, event: ShopEvent): Product
       };
     }
     case 'shop.customer.registered.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1':
       return doc;
+    default:
+      return assertNever(event);
+  }
+}
+
+export function evolveStock(doc: StockDoc | null, event: ShopEvent): StockDoc | null {
+  switch (event.type) {
+    case 'shop.customer.registered.v1':
+    case 'shop.product.added.v1':
+      return doc;
+    case 'shop.purchase.made.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1': {
+      const current: StockDoc = doc ?? {
+        _id: stockKey(event.data.store, event.data.sku),
+        _rev: 0,
+        store: event.data.store,
+        sku: event.data.sku,
+        level: 0,
+        updatedAt: event.time,
+      };
+      // The newest event time, not the last applied: a retried event may apply after a newer one.
+      const updatedAt = current.updatedAt > event.time ? current.updatedAt : event.time;
+      return { ...current, level: nextLevel(current.level, event), updatedAt };
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+function nextLevel(level: number, event: StockEvent | Extract<ShopEvent, { type: 'shop.purchase.made.v1' }>): number {
+  switch (event.type) {
+    case 'shop.stock.received.v1':
+      return level + event.data.quantity;
+    case 'shop.stock.counted.v1':
+      return event.data.level;
+    case 'shop.stock.sold.v1':
+    case 'shop.purchase.made.v1':
+      return level - event.data.quantity;
     default:
       return assertNever(event);
   }

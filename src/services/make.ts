@@ -17,13 +17,23 @@ export function* customerEvents(runtime: Runtime, count: number, locale: string)
   }
 }
 
-export function* productEvents(runtime: Runtime, count: number, currency: string): Generator<ShopEvent[]> {
+export interface InitialStock {
+  store: string;
+  quantity: number;
+}
+
+/** Products, each followed by goods received at a store when `stock` is given (so they can be bought). */
+export function* productEvents(runtime: Runtime, count: number, currency: string, stock?: InitialStock): Generator<ShopEvent[]> {
   const faker = createFaker(runtime.seed);
   const taken = new Set<string>();
   for (let made = 0; made < count; made += MAKE_CHUNK) {
     const chunk: ShopEvent[] = [];
     for (let i = made; i < Math.min(count, made + MAKE_CHUNK); i += 1) {
-      chunk.push(createEvent('shop.product.added.v1', generateProduct(faker, currency, taken), context(runtime)));
+      const product = generateProduct(faker, currency, taken);
+      chunk.push(createEvent('shop.product.added.v1', product, context(runtime)));
+      if (stock && stock.quantity > 0) {
+        chunk.push(createEvent('shop.stock.received.v1', { store: stock.store, sku: product.sku, quantity: stock.quantity }, context(runtime)));
+      }
     }
     yield chunk;
   }

@@ -25,13 +25,16 @@ export interface Scenario {
 export function scenario(seed: number, sizes = { customers: 20, products: 10, purchases: 300 }): Scenario {
   const runtime = createRuntime(seed, fixedClock());
   const customers = [...customerEvents(runtime, sizes.customers, 'en')].flat();
-  const products = [...productEvents(runtime, sizes.products, 'EUR')].flat();
+  // Each product with goods received at 'online', plenty for the purchases.
+  const products = [...productEvents(runtime, sizes.products, 'EUR', { store: 'online', quantity: 100_000 })].flat();
   const catalog = {
     customers: customers.map((event) => (event.data as { customerId: string }).customerId).sort(),
-    products: products.map((event) => {
-      const data = event.data as { sku: string; price: { amount: number; currency: string } };
-      return { sku: data.sku, price: data.price };
-    }),
+    products: products
+      .filter((event) => event.type === 'shop.product.added.v1')
+      .map((event) => {
+        const data = event.data as { sku: string; price: { amount: number; currency: string } };
+        return { sku: data.sku, price: data.price };
+      }),
   };
   const purchases = [...randomPurchaseEvents(runtime, catalog, { count: sizes.purchases, store: 'online', chunk: 500 })].flat();
   return { customers, products, purchases };
@@ -68,16 +71,20 @@ const bookkeeping = new Set(['_pos', '_last']);
  * Every projected collection, sorted by _id. Dropped, because they are by nature different
  * between the write paths: `_pos` (Kafka offsets per partition, only on the Kafka path), `_last`
  * (the id of the last event applied, which depends on the order partitions and retries were
- * consumed in; `_rev`, the count of events applied, is compared) and the journal's `pos` (where
- * an event was accepted from; null on the db path).
+ * consumed in; `_rev`, the count of events applied, is compared), the journal's `pos` (where
+ * an event was accepted from; null on the db path) and its `stock.level` (the level right after
+ * each event, which depends on the order a retried purchase was applied in relative to its
+ * neighbours; the final levels, in the stock collection, are compared).
  */
 export async function dump(db: Db): Promise<Record<string, unknown[]>> {
   const result: Record<string, unknown[]> = {};
-  for (const name of ['customers', 'products', 'purchases', 'events']) {
+  for (const name of ['customers', 'products', 'stock', 'purchases', 'events']) {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
-    result[name] = docs.map((doc) =>
-      Object.fromEntries(Object.entries(doc).filter(([key]) => !bookkeeping.has(key) && !(name === 'events' && key === 'pos'))),
-    );
+    result[name] = docs.map((doc) => {
+      const kept = Object.fromEntries(Object.entries(doc).filter(([key]) => !bookkeeping.has(key) && !(name === 'events' && key === 'pos')));
+      if (name === 'events' && kept.stock) kept.stock = { ...(kept.stock as object), level: undefined };
+      return kept;
+    });
   }
   return result;
 }

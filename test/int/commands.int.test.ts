@@ -38,7 +38,7 @@ describe('shopctl commands', () => {
 
     const products = await cli('make', 'products', '--count', '4', '--seed', '12', '--via', 'db');
     expect(products.code, products.stderr).toBe(0);
-    expect(products.stdout).toMatch(/wrote 4 products into MongoDB database/);
+    expect(products.stdout).toMatch(/wrote 8 events \(4 products, each with 1000 received at 'online'\) into MongoDB database/);
 
     const list = await cli('list', 'customers', '--json');
     const customers = json<Array<{ _id: string; email: string; _rev?: number }>>(list.stdout);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomerDoc, ProductDoc } from '../../src/domain/documents.js';
+import type { CustomerDoc, ProductDoc, StockDoc } from '../../src/domain/documents.js';
 import { createEvent, type ShopEvent } from '../../src/domain/events.js';
 import { projectBatch, refsOf, replayAccepted, Snapshot, type ProjectionInput } from '../../src/domain/projector.js';
 
@@ -25,11 +25,17 @@ const bought = (customerId: string, sku: string, quantity: number, amount = 250)
   createEvent('shop.purchase.made.v1', { customerId, sku, store: 'online', quantity, unitPrice: { amount, currency: 'EUR' } }, ctx());
 
 // Given the stored documents, when the events are projected, then: outcomes and documents.
-function given(docs: { customers?: CustomerDoc[]; products?: ProductDoc[] }, inputs: ProjectionInput[]) {
+const received = (sku: string, quantity: number, store = 'online') => createEvent('shop.stock.received.v1', { store, sku, quantity }, ctx());
+const sold = (sku: string, quantity: number, store = 'online') => createEvent('shop.stock.sold.v1', { store, sku, quantity }, ctx());
+const counted = (sku: string, level: number, store = 'online') => createEvent('shop.stock.counted.v1', { store, sku, level }, ctx());
+const stockOf = (sku: string, level: number, store = 'online'): StockDoc => ({ _id: `${store}:${sku}`, _rev: 1, store, sku, level, updatedAt: '2026-01-01T00:00:00.000Z' });
+
+function given(docs: { customers?: CustomerDoc[]; products?: ProductDoc[]; stock?: StockDoc[] }, inputs: ProjectionInput[]) {
   const snapshot = new Snapshot();
-  const stored = new Map<string, CustomerDoc | ProductDoc>();
+  const stored = new Map<string, CustomerDoc | ProductDoc | StockDoc>();
   for (const doc of docs.customers ?? []) stored.set(Snapshot.key('customers', doc._id), doc);
   for (const doc of docs.products ?? []) stored.set(Snapshot.key('products', doc._id), doc);
+  for (const doc of docs.stock ?? []) stored.set(Snapshot.key('stock', doc._id), doc);
   for (const { event } of inputs) {
     for (const ref of refsOf(event)) {
       if (!snapshot.has(ref.collection, ref.id)) snapshot.load(ref.collection, ref.id, (stored.get(Snapshot.key(ref.collection, ref.id)) as never) ?? null);
@@ -56,13 +62,14 @@ describe('projector', () => {
     const base = given({}, [at(registered('c1')), at(added('SKU-1'))]);
     const customer = base.changes[0]!.doc as CustomerDoc;
     const product = base.changes[1]!.doc as ProductDoc;
-    const { outcomes, changes, created } = given({ customers: [customer], products: [product] }, [
+    const { outcomes, changes, created } = given({ customers: [customer], products: [product], stock: [stockOf('SKU-1', 10)] }, [
       at(bought('c1', 'SKU-1', 2)),
       at(bought('c1', 'SKU-1', 3)),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['applied', 'applied']);
-    expect(changes).toHaveLength(1);
-    const next = changes[0]!.doc as ProductDoc;
+    expect(changes.map((c) => c.collection).sort()).toEqual(['products', 'stock']);
+    expect((changes.find((c) => c.collection === 'stock')!.doc as StockDoc).level).toBe(5);
+    const next = changes.find((c) => c.collection === 'products')!.doc as ProductDoc;
     expect(next.sold).toEqual({ quantity: 5, revenue: { amount: 1250, currency: 'EUR' } });
     expect(next._rev).toBe(3);
     expect(changes[0]!.expectedRev).toBe(1);
@@ -117,7 +124,7 @@ describe('projector', () => {
     const product = given({}, [at(added('SKU-1'))]).changes[0]!.doc as ProductDoc;
     const customer = given({}, [at(registered('c1'))]).changes[0]!.doc as CustomerDoc;
     const inputs = [at(bought('c1', 'SKU-1', 4))];
-    const { outcomes } = given({ customers: [customer], products: [product] }, inputs);
+    const { outcomes } = given({ customers: [customer], products: [product], stock: [stockOf('SKU-1', 10)] }, inputs);
     // Meanwhile another writer sold 1 more: the stored revision moved on.
     const raced: ProductDoc = { ...product, _rev: product._rev + 1, sold: { quantity: 1, revenue: { amount: 250, currency: 'EUR' } } };
     const fresh = new Snapshot();
@@ -126,5 +133,51 @@ describe('projector', () => {
     const [change] = fresh.changes();
     expect(change!.expectedRev).toBe(raced._rev);
     expect((change!.doc as ProductDoc).sold.quantity).toBe(5);
+  });
+
+  describe('stock', () => {
+    it('never goes below zero: a sale before the goods arrived is rejected, after them applied', () => {
+      const early = given({}, [at(sold('SKU-9', 3))]);
+      expect(early.outcomes).toEqual([
+        { status: 'rejected', reason: 'insufficient_stock', message: "store 'online', SKU 'SKU-9': requested 3, available 0" },
+      ]);
+      expect(early.changes).toEqual([]);
+      const later = given({}, [at(received('SKU-9', 5)), at(sold('SKU-9', 3)), at(sold('SKU-9', 3))]);
+      expect(later.outcomes.map((o) => o.status)).toEqual(['applied', 'applied', 'rejected']);
+      expect((later.changes[0]!.doc as StockDoc).level).toBe(2);
+    });
+
+    it('a count sets the absolute level and the journal effect records each change and the level after it', () => {
+      const { outcomes } = given({ stock: [stockOf('SKU-2', 7)] }, [at(counted('SKU-2', 20)), at(sold('SKU-2', 4)), at(received('SKU-2', 1))]);
+      expect(outcomes).toEqual([
+        { status: 'applied', stock: { store: 'online', sku: 'SKU-2', change: 20, level: 20 } },
+        { status: 'applied', stock: { store: 'online', sku: 'SKU-2', change: -4, level: 16 } },
+        { status: 'applied', stock: { store: 'online', sku: 'SKU-2', change: 1, level: 17 } },
+      ]);
+    });
+
+    it('keeps stores apart', () => {
+      const { outcomes, changes } = given({ stock: [stockOf('SKU-3', 5, 'berlin')] }, [at(sold('SKU-3', 2, 'berlin')), at(sold('SKU-3', 2, 'paris'))]);
+      expect(outcomes.map((o) => o.status)).toEqual(['applied', 'rejected']);
+      expect(changes.map((c) => c.doc._id)).toEqual(['berlin:SKU-3']);
+    });
+
+    it('a purchase takes stock from its store and is refused when there is not enough', () => {
+      const customer = given({}, [at(registered('c1'))]).changes[0]!.doc as CustomerDoc;
+      const product = given({}, [at(added('SKU-4'))]).changes[0]!.doc as ProductDoc;
+      const { outcomes } = given({ customers: [customer], products: [product], stock: [stockOf('SKU-4', 3)] }, [
+        at(bought('c1', 'SKU-4', 2)),
+        at(bought('c1', 'SKU-4', 2)),
+      ]);
+      expect(outcomes[0]).toEqual({ status: 'applied', stock: { store: 'online', sku: 'SKU-4', change: -2, level: 1 } });
+      expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: 'insufficient_stock' });
+    });
+
+    it('the same stock event twice changes the level once', () => {
+      const event = received('SKU-5', 4);
+      const { outcomes, changes } = given({}, [at(event, 3), at(event, 3)]);
+      expect(outcomes.map((o) => o.status)).toEqual(['applied', 'duplicate']);
+      expect((changes[0]!.doc as StockDoc).level).toBe(4);
+    });
   });
 });

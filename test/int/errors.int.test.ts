@@ -1,0 +1,244 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/schema.js';
+import { ensureIndexes } from '../../src/db/collections.js';
+import { applyEvents } from '../../src/db/projection-store.js';
+import { createEvent, type ShopEvent } from '../../src/domain/events.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { encodeEvent } from '../../src/kafka/codec.js';
+import { ensureTopics, withAdmin } from '../../src/kafka/topics.js';
+import { runCli } from '../helpers/cli.js';
+import { connectTestMongo, testConfig, testKafka, type TestMongo } from '../helpers/env.js';
+import { projectUntilIdle } from '../helpers/shop.js';
+
+interface ListJson {
+  topics: Array<{ source: string; topic: string; exists: boolean }>;
+  total: number;
+  matched: number;
+  byReason: Array<{ reason: string; count: number }>;
+  letters: Array<{ id: string; source: string; reason: string; time: string; eventId: string | null; file: string | null; line: number | null; message: string }>;
+}
+
+interface RedriveJson {
+  dryRun: boolean;
+  selected: number;
+  redriven: Array<{ id: string; reason: string; to: string }>;
+  skipped: Array<{ id: string; why: string }>;
+  byReason: Record<string, number>;
+  byTopic: Record<string, number>;
+  willFailAgain: Record<string, number>;
+}
+
+const context = (id: string) => ({ id, time: '2026-01-01T00:00:00.000Z', source: 'test' });
+
+// A purchase of a customer and a product that do not exist yet: dead-lettered as unknown_reference.
+const latePurchase = (id: string): ShopEvent =>
+  createEvent(
+    'shop.purchase.made.v1',
+    { customerId: 'cust-late', sku: 'SKU-LATE', store: 'online', quantity: 2, unitPrice: { amount: 250, currency: 'EUR' } },
+    context(id),
+  );
+
+// `shopctl errors …` as a user runs it, against letters the projector really dead-lettered.
+describe('shopctl errors: list, show and redrive dead letters', () => {
+  let config: Config;
+  let file: string;
+  let mongo: TestMongo;
+  const cli = (...args: string[]) => runCli(['--config', file, ...args], {}, { timeoutMs: 60_000 });
+  const json = <T>(text: string): T => JSON.parse(text) as T;
+  const purchases = [latePurchase('evt-late-1'), latePurchase('evt-late-2')];
+
+  beforeAll(async () => {
+    config = testConfig({ consume: { maxRetries: 1, retryBackoffMs: 100 } });
+    const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-errors-'));
+    file = path.join(dir, 'shopctl.yaml');
+    await writeFile(file, stringify(config));
+    mongo = await connectTestMongo(config);
+    await ensureIndexes(mongo.db);
+    await withAdmin(createKafka(config), config, (admin) => ensureTopics(admin, config));
+
+    const producer = testKafka(config).producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.kafka.topics.inventory,
+      messages: [
+        { key: 'online:SKU-X', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), headers: { origin: 'fuzz' } },
+        { key: 'online:SKU-Y', value: JSON.stringify({ hello: 'world' }) },
+        ...purchases.map(encodeEvent),
+      ],
+    });
+    await producer.send({
+      topic: config.kafka.topics.importErrors,
+      messages: [
+        {
+          key: 'stock.csv:7',
+          value: JSON.stringify({ file: 'stock.csv', line: 7, raw: 'x,sale,,1,A,-2', reasons: ['invalid transaction_id', 'value must be a positive integer'] }),
+          headers: { 'x-dlq-reason': 'invalid_row', 'x-dlq-time': new Date().toISOString() },
+        },
+      ],
+    });
+    await producer.disconnect();
+
+    const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
+    expect(totals.deadLettered).toBe(4); // garbage, wrong shape, two unknown references (after one retry each)
+  });
+  afterAll(async () => {
+    await mongo.drop();
+  });
+
+  it('lists the letters grouped by reason with counts, newest first, and filters by reason and time', async () => {
+    const listed = await cli('errors', 'list', '--json');
+    expect(listed.code, listed.stderr).toBe(0);
+    const all = json<ListJson>(listed.stdout);
+    expect(all.total).toBe(4);
+    expect(Object.fromEntries(all.byReason.map((group) => [group.reason, group.count]))).toEqual({
+      invalid_json: 1,
+      invalid_envelope: 1,
+      unknown_reference: 2,
+    });
+    expect(all.letters).toHaveLength(4);
+    expect([...all.letters].sort((a, b) => b.time.localeCompare(a.time))).toEqual(all.letters);
+    for (const letter of all.letters) expect(letter.id).toMatch(/^\d+:\d+$/);
+
+    const unknown = json<ListJson>((await cli('errors', 'list', '--reason', 'unknown_reference', '--json')).stdout);
+    expect(unknown.matched).toBe(2);
+    expect(unknown.byReason).toEqual([expect.objectContaining({ reason: 'unknown_reference', count: 2 })]);
+    expect(unknown.letters.map((letter) => letter.eventId).sort()).toEqual(['evt-late-1', 'evt-late-2']);
+
+    const limited = json<ListJson>((await cli('errors', 'list', '--limit', '1', '--json')).stdout);
+    expect(limited.letters).toHaveLength(1);
+    expect(limited.byReason.reduce((sum, group) => sum + group.count, 0)).toBe(4); // counts cover all
+
+    expect(json<ListJson>((await cli('errors', 'list', '--since', '1h', '--json')).stdout).matched).toBe(4);
+    expect(json<ListJson>((await cli('errors', 'list', '--since', '2999-01-01', '--json')).stdout).matched).toBe(0);
+    const bad = await cli('errors', 'list', '--since', 'yesterday');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--since: 'yesterday'/);
+
+    const table = await cli('errors', 'list');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/unknown_reference\s*│\s*2/);
+    expect(table.stdout).toMatch(/4 of 4 letters/);
+  });
+
+  it('lists import errors and both topics, and reads a topic that does not exist as empty', async () => {
+    const imports = json<ListJson>((await cli('errors', 'list', '--topic', 'import-errors', '--json')).stdout);
+    expect(imports.total).toBe(1);
+    expect(imports.letters[0]).toMatchObject({ source: 'import-errors', reason: 'invalid_row', file: 'stock.csv', line: 7 });
+    expect(imports.letters[0]!.message).toMatch(/positive integer/);
+
+    const both = json<ListJson>((await cli('errors', 'list', '--topic', 'all', '--json')).stdout);
+    expect(both.total).toBe(5);
+    expect(both.byReason.map((group) => group.reason).sort()).toEqual(['invalid_envelope', 'invalid_json', 'invalid_row', 'unknown_reference']);
+
+    const shown = await cli('errors', 'show', `import-errors/${imports.letters[0]!.id}`);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/stock\.csv:7/);
+
+    const emptyFile = path.join(path.dirname(file), 'empty.yaml');
+    await writeFile(emptyFile, stringify(testConfig()));
+    const empty = await runCli(['--config', emptyFile, 'errors', 'list', '--json']);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(json<ListJson>(empty.stdout)).toMatchObject({ total: 0, topics: [expect.objectContaining({ exists: false })] });
+  });
+
+  it('shows the whole record of a letter, and fails clearly on an unknown id', async () => {
+    const unknown = json<ListJson>((await cli('errors', 'list', '--reason', 'unknown_reference', '--json')).stdout);
+    const letter = unknown.letters.find((l) => l.eventId === 'evt-late-1')!;
+    const shown = await cli('errors', 'show', letter.id, '--json');
+    expect(shown.code, shown.stderr).toBe(0);
+    const record = json<{ reason: string; headers: Record<string, string>; key: string; value: { format: string; json: unknown }; from: string }>(shown.stdout);
+    expect(record.reason).toBe('unknown_reference');
+    expect(record.value).toMatchObject({ format: 'json', json: purchases[0] });
+    expect(record.key).toBe('online:SKU-LATE');
+    expect(record.headers['x-original-topic']).toBe(config.kafka.topics.inventory);
+    expect(record.headers['x-retry-attempt']).toBe('1');
+    expect(record.from).toContain(config.kafka.topics.inventory);
+
+    const all = json<ListJson>((await cli('errors', 'list', '--reason', 'invalid_json', '--json')).stdout);
+    const garbage = await cli('errors', 'show', all.letters[0]!.id);
+    expect(garbage.code, garbage.stderr).toBe(0);
+    expect(garbage.stdout).toMatch(/hex:\s+de ad be ef/);
+    expect(garbage.stdout).toMatch(/origin\s*│\s*fuzz/);
+
+    const missing = await cli('errors', 'show', '0:99999');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/No letter '0:99999'/);
+    const malformed = await cli('errors', 'show', 'twelve');
+    expect(malformed.code).toBe(2);
+  });
+
+  it('re-drives letters once their cause is fixed, and not twice by accident', async () => {
+    const refused = await cli('errors', 'redrive');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--reason R, one or more ids, or --all/);
+
+    const dry = json<RedriveJson>((await cli('errors', 'redrive', '--reason', 'unknown_reference', '--dry-run', '--json')).stdout);
+    expect(dry).toMatchObject({ dryRun: true, selected: 2 });
+    expect(dry.redriven).toHaveLength(2);
+    expect(await mongo.db.collection('redriven').countDocuments()).toBe(0);
+
+    // The fix: the customer, the product and its stock now exist.
+    await applyEvents(mongo, [
+      createEvent(
+        'shop.customer.registered.v1',
+        {
+          customerId: 'cust-late',
+          firstName: 'Ada',
+          lastName: 'Late',
+          email: 'ada@example.com',
+          address: { street: '1 Main St', city: 'Ghent', postalCode: '9000', country: 'BE' },
+          locale: 'en',
+        },
+        context('evt-fix-customer'),
+      ),
+      createEvent('shop.product.added.v1', { sku: 'SKU-LATE', name: 'Late Lamp', category: 'Home', price: { amount: 250, currency: 'EUR' } }, context('evt-fix-product')),
+      createEvent('shop.stock.received.v1', { store: 'online', sku: 'SKU-LATE', quantity: 10 }, context('evt-fix-stock')),
+    ].map((event) => ({ event })));
+
+    const sent = await cli('errors', 'redrive', '--reason', 'unknown_reference', '--json');
+    expect(sent.code, sent.stderr).toBe(0);
+    const report = json<RedriveJson>(sent.stdout);
+    expect(report).toMatchObject({ dryRun: false, selected: 2, byReason: { unknown_reference: 2 }, byTopic: { [config.kafka.topics.inventory]: 2 }, willFailAgain: {} });
+
+    const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
+    expect(totals.applied).toBe(2);
+    expect(totals.deadLettered).toBe(0);
+    expect((await mongo.db.collection('purchases').find({ customerId: 'cust-late' }).toArray()).map((p) => p._id).sort()).toEqual([
+      'evt-late-1',
+      'evt-late-2',
+    ]);
+
+    const again = await cli('errors', 'redrive', '--reason', 'unknown_reference', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    const second = json<RedriveJson>(again.stdout);
+    expect(second.redriven).toHaveLength(0);
+    expect(second.skipped.map((item) => item.why)).toEqual(['already_redriven', 'already_redriven']);
+    const human = await cli('errors', 'redrive', '--reason', 'unknown_reference');
+    expect(human.stdout).toMatch(/re-drove 0 of 2/);
+    expect(human.stderr).toMatch(/2 already re-driven .*--force/);
+
+    const forced = json<RedriveJson>((await cli('errors', 'redrive', '--reason', 'unknown_reference', '--force', '--dry-run', '--json')).stdout);
+    expect(forced.redriven).toHaveLength(2);
+  });
+
+  it('warns that a letter whose reason does not clear up will fail again, and refuses ids it does not know', async () => {
+    const garbage = json<ListJson>((await cli('errors', 'list', '--reason', 'invalid_json', '--json')).stdout).letters[0]!;
+    const dry = await cli('errors', 'redrive', garbage.id, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would re-drive 1 of 1/);
+    expect(dry.stderr).toMatch(/'invalid_json' will be dead-lettered again unless the producer is fixed/);
+
+    const unknown = await cli('errors', 'redrive', garbage.id, '7:123456');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/'7:123456'/);
+    const mixed = await cli('errors', 'redrive', garbage.id, '--reason', 'invalid_json');
+    expect(mixed.code).toBe(2);
+    const importRow = await cli('errors', 'redrive', 'import-errors/0:0');
+    expect(importRow.code).toBe(2);
+    expect(importRow.stderr).toMatch(/import error/);
+  });
+});

@@ -1,0 +1,121 @@
+import type { KafkaMessage } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { createEvent } from '../../src/domain/events.js';
+import { encodeEvent } from '../../src/kafka/codec.js';
+import {
+  groupByReason,
+  matches,
+  newestFirst,
+  parseLetterId,
+  parseSince,
+  previewValue,
+  redriveMessage,
+  summaryOf,
+  toLetter,
+} from '../../src/kafka/dead-letter-reader.js';
+import { deadLetterMessage } from '../../src/kafka/dead-letter.js';
+import { retryMessage } from '../../src/kafka/retry.js';
+
+const now = new Date('2026-02-01T12:00:00.000Z');
+
+const purchase = createEvent(
+  'shop.purchase.made.v1',
+  { customerId: 'c1', sku: 'SKU-1', store: 'online', quantity: 2, unitPrice: { amount: 150, currency: 'EUR' } },
+  { id: 'e1', time: '2026-01-01T00:00:00.000Z', source: 'test' },
+);
+
+// A Kafka record as the consumer hands it over.
+function record(offset: string, message: { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string | Buffer> }): KafkaMessage {
+  const buffer = (value: string | Buffer | null | undefined) => (value === null || value === undefined ? null : Buffer.from(value));
+  const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, Buffer.from(value)]));
+  return { key: buffer(message.key), value: buffer(message.value), headers, offset, timestamp: String(now.getTime()), attributes: 0 };
+}
+
+// The dead letter of a purchase that went once through the retry topic, as the projector writes it.
+function retriedLetter(): KafkaMessage {
+  const original = record('41', encodeEvent(purchase) as { key: string; value: string; headers: Record<string, string> });
+  const retry = retryMessage({ topic: 'shop.inventory', partition: 2, message: original, reason: 'unknown_reference', detail: "unknown customer 'c1'" }, { maxRetries: 1, backoffMs: 100 }, 0);
+  const onRetryTopic = record('5', retry as { key: string; value: string; headers: Record<string, string> });
+  const dead = deadLetterMessage({ topic: 'shop.retry', partition: 0, message: onRetryTopic, reason: 'unknown_reference', detail: "unknown customer 'c1'" }, now);
+  return record('12', dead as { key: string; value: string; headers: Record<string, string> });
+}
+
+describe('dead-letter reader', () => {
+  it('parses letter ids, with or without a topic prefix', () => {
+    expect(parseLetterId('0:12')).toEqual({ source: null, partition: 0, offset: '12' });
+    expect(parseLetterId('import-errors/2:007')).toEqual({ source: 'import-errors', partition: 2, offset: '7' });
+    expect(parseLetterId('dlq/1:3')).toMatchObject({ source: 'dlq' });
+    for (const bad of ['12', '0:', ':3', 'a:b', 'retry/0:1', '-1:2', '0:1:2']) expect(parseLetterId(bad)).toBeNull();
+  });
+
+  it('parses --since as an ISO date/time or a duration back from now', () => {
+    expect(parseSince('15m', now)).toEqual(new Date('2026-02-01T11:45:00.000Z'));
+    expect(parseSince('2h', now)).toEqual(new Date('2026-02-01T10:00:00.000Z'));
+    expect(parseSince('1d', now)).toEqual(new Date('2026-01-31T12:00:00.000Z'));
+    expect(parseSince('2026-01-31', now)).toEqual(new Date('2026-01-31T00:00:00.000Z'));
+    expect(parseSince('2026-01-31T10:30:00Z', now)).toEqual(new Date('2026-01-31T10:30:00.000Z'));
+    for (const bad of ['yesterday', '2h30m', '15', '-1h', '2026-13-45', '31/01/2026', '']) expect(parseSince(bad, now)).toBeNull();
+  });
+
+  it('reads a dead letter: reason, time, where it first came from, the event and the retries', () => {
+    const letter = toLetter('dlq', 'shop.dlq', 1, retriedLetter());
+    expect(summaryOf(letter)).toEqual({
+      id: '1:12',
+      source: 'dlq',
+      topic: 'shop.dlq',
+      partition: 1,
+      offset: '12',
+      time: now.toISOString(),
+      reason: 'unknown_reference',
+      message: "unknown customer 'c1'",
+      originalTopic: 'shop.inventory',
+      originalPartition: 2,
+      originalOffset: '41',
+      file: null,
+      line: null,
+      eventId: 'e1',
+      eventType: 'shop.purchase.made.v1',
+      attempts: 1,
+    });
+  });
+
+  it('reads an import error: file, line and every reason', () => {
+    const value = JSON.stringify({ file: 'in.csv', line: 9, raw: 'a,b', reasons: ['bad date', { reason: 'bad_value', message: 'value must be positive' }] });
+    const letter = toLetter('import-errors', 'shop.import-errors', 0, record('3', { value, headers: { 'x-dlq-reason': 'invalid_row', 'x-dlq-time': '2026-01-02T00:00:00Z' } }));
+    expect(letter).toMatchObject({ reason: 'invalid_row', file: 'in.csv', line: 9, message: 'bad date; value must be positive', time: '2026-01-02T00:00:00.000Z' });
+    expect(letter.eventId).toBeNull();
+  });
+
+  it('sends back the original key, value and headers, without the dead-letter, retry and origin headers', () => {
+    const letter = toLetter('dlq', 'shop.dlq', 1, retriedLetter());
+    const message = redriveMessage(letter);
+    expect(message.key?.toString()).toBe('online:SKU-1');
+    expect(JSON.parse(String(message.value))).toEqual(purchase);
+    expect(Object.keys(message.headers ?? {}).sort()).toEqual(['ce_id', 'ce_type', 'content-type', 'x-redriven-from']);
+    expect(message.headers?.['x-redriven-from']).toBe('shop.dlq/1:12');
+  });
+
+  it('groups by reason, the most recent reason first, and filters', () => {
+    const at = (offset: string, reason: string, time: string) =>
+      summaryOf(toLetter('dlq', 'shop.dlq', 0, record(offset, { value: '{}', headers: { 'x-dlq-reason': reason, 'x-dlq-time': time } })));
+    const letters = [
+      at('1', 'invalid_json', '2026-01-01T00:00:00Z'),
+      at('2', 'unknown_reference', '2026-01-02T00:00:00Z'),
+      at('3', 'invalid_json', '2026-01-03T00:00:00Z'),
+      at('4', 'unknown_reference', '2026-01-01T12:00:00Z'),
+    ];
+    expect(groupByReason(letters)).toEqual([
+      { reason: 'invalid_json', count: 2, newest: '2026-01-03T00:00:00.000Z', oldest: '2026-01-01T00:00:00.000Z' },
+      { reason: 'unknown_reference', count: 2, newest: '2026-01-02T00:00:00.000Z', oldest: '2026-01-01T12:00:00.000Z' },
+    ]);
+    expect([...letters].sort(newestFirst).map((letter) => letter.id)).toEqual(['0:3', '0:2', '0:4', '0:1']);
+    expect(letters.filter((letter) => matches(letter, { reason: 'invalid_json', since: new Date('2026-01-02T00:00:00Z') })).map((l) => l.id)).toEqual(['0:3']);
+  });
+
+  it('previews values as JSON, text or hex', () => {
+    expect(previewValue(Buffer.from('{"a":1}'))).toEqual({ format: 'json', bytes: 7, json: { a: 1 } });
+    expect(previewValue(Buffer.from('not json'))).toEqual({ format: 'text', bytes: 8, text: 'not json' });
+    expect(previewValue(Buffer.from([0xde, 0xad, 0xbe, 0xef]))).toMatchObject({ format: 'binary', bytes: 4, hex: 'de ad be ef', truncated: false });
+    expect(previewValue(null)).toEqual({ format: 'empty' });
+  });
+});
