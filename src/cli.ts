@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { alertsCommand } from './commands/alerts.js';
 import { buyCommand } from './commands/buy.js';
 import { configCommand } from './commands/config.js';
 import { consumeCommand } from './commands/consume.js';
+import { errorsCommand } from './commands/errors.js';
+import { historyCommand } from './commands/history.js';
 import { listCommand } from './commands/list.js';
 import { makeCommand } from './commands/make.js';
+import { reportCommand } from './commands/report.js';
 import { examples } from './commands/shared.js';
+import { stockCommand } from './commands/stock.js';
 import { topicsCommand } from './commands/topics.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,7 +36,20 @@ export function buildProgram(): Command {
         'shopctl list products --sort sold',
       ),
     );
-  for (const command of [makeCommand(), buyCommand(), consumeCommand(), listCommand(), topicsCommand(), configCommand()]) {
+  const commands = [
+    makeCommand(),
+    buyCommand(),
+    consumeCommand(),
+    listCommand(),
+    stockCommand(),
+    historyCommand(),
+    reportCommand(),
+    alertsCommand(),
+    errorsCommand(),
+    topicsCommand(),
+    configCommand(),
+  ];
+  for (const command of commands) {
     program.addCommand(command);
   }
   return program;

@@ -10,7 +10,6 @@ import {
   listLetters,
   originOf,
   parseLetterId,
-  parseSince,
   previewValue,
   redriveLetters,
   REDRIVEN_COLLECTION,
@@ -25,7 +24,7 @@ import {
 import type { Context } from '../services/context.js';
 import type { Output } from '../ui/output.js';
 import { renderPairs, renderTable } from '../ui/table.js';
-import { examples, positiveInt, run } from './shared.js';
+import { examples, positiveInt, run, sinceOf } from './shared.js';
 
 type TopicChoice = LetterSource | 'all';
 
@@ -53,17 +52,6 @@ interface RedriveOptions {
 
 const idHelp = 'A letter id is <partition>:<offset> of its record in the dead-letter (or import-errors) topic, e.g. 0:12.';
 
-function since(raw: string | undefined, now: Date): Date | undefined {
-  if (raw === undefined) return undefined;
-  const parsed = parseSince(raw, now);
-  if (!parsed) {
-    throw new UsageError(`--since: '${raw}' is neither an ISO date/time nor a duration`, {
-      suggestion: 'Use e.g. 2026-01-31, 2026-01-31T10:00Z, or 90s, 15m, 2h, 1d, 1w.',
-    });
-  }
-  return parsed;
-}
-
 function letterIdOf(raw: string): ParsedLetterId {
   const id = parseLetterId(raw);
   if (!id) throw new UsageError(`'${raw}' is not a letter id`, { suggestion: `${idHelp} \`shopctl errors list\` shows them.` });
@@ -83,7 +71,7 @@ const eventLabel = (letter: LetterSummary): string =>
 
 async function listAction(context: Context, options: ListOptions): Promise<void> {
   const { config, output } = context;
-  const filter = { reason: options.reason, since: since(options.since, new Date()) };
+  const filter = { reason: options.reason, since: sinceOf(options.since, new Date()) };
   const sources = options.topic === 'all' ? letterSources : [options.topic];
   const { total, letters, missing } = await listLetters(context.kafka(), config, sources, filter);
   const byReason = groupByReason(letters);
@@ -237,7 +225,7 @@ async function redriveAction(context: Context, rawIds: string[], options: Redriv
     kafka: context.kafka(),
     config,
     db: (await context.database()).db,
-    selection: ids.length > 0 ? { kind: 'ids', ids } : { kind: 'filter', filter: { reason: options.reason, since: since(options.since, now) } },
+    selection: ids.length > 0 ? { kind: 'ids', ids } : { kind: 'filter', filter: { reason: options.reason, since: sinceOf(options.since, now) } },
     dryRun: Boolean(options.dryRun),
     force: Boolean(options.force),
     now: () => new Date(),

@@ -15,6 +15,7 @@ import {
   type ProductSort,
   type PurchaseSort,
 } from '../services/read.js';
+import { currentStock } from '../services/stock.js';
 import { renderTable, type Column } from '../ui/table.js';
 import { examples, positiveInt, run } from './shared.js';
 
@@ -112,6 +113,40 @@ export function listCommand(): Command {
         await show(context, 'purchases', rows, purchaseColumns, Boolean(options.json));
       }),
     ),
+  );
+  list.addCommand(
+    new Command('stock')
+      .description('current level per store and SKU; --low: only those at or under their threshold')
+      .option('--store <id>', 'only this store')
+      .option('--sku <sku>', 'only this SKU')
+      .option('--low', 'only items at or under their threshold (inventory.thresholds, else inventory.lowStockThreshold)')
+      .option('-l, --limit <n>', 'at most this many rows', positiveInt('--limit'), 50)
+      .option('--json', 'print the rows as JSON')
+      .addHelpText('after', examples('shopctl list stock --store online --low', 'shopctl list stock --sku SKU-4F7QX2AB --json'))
+      .action(
+        run<{ store?: string; sku?: string; low?: boolean; limit: number; json?: boolean }>(async (context, options) => {
+          const { output } = context;
+          const all = await currentStock((await context.database()).db, context.config, options);
+          const rows = all.slice(0, options.limit);
+          if (options.json) return output.json(rows);
+          if (rows.length === 0) return output.data(options.low ? 'nothing at or under its threshold' : 'no stock recorded yet');
+          output.data(
+            renderTable(
+              rows,
+              [
+                { header: 'store', value: (r) => r.store },
+                { header: 'sku', value: (r) => r.sku },
+                { header: 'level', value: (r) => r.level, align: 'right' },
+                { header: 'threshold', value: (r) => r.threshold, align: 'right' },
+                { header: 'status', value: (r) => (r.level === 0 ? 'OUT' : r.low ? 'LOW' : 'ok') },
+                { header: 'updated', value: (r) => r.updatedAt },
+              ],
+              { color: output.color },
+            ),
+          );
+          output.data(`${rows.length} of ${all.length} stock levels`);
+        }),
+      ),
   );
   return list;
 }

@@ -1,4 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseSince } from '../domain/since.js';
+import { UsageError } from '../errors.js';
 import { createContext, type Context, type GlobalOptions } from '../services/context.js';
 import { renderError } from '../ui/errors.js';
 
@@ -56,4 +58,16 @@ export function run<O>(work: (context: Context, options: O, command: Command) =>
       await context?.close().catch(() => undefined);
     }
   };
+}
+
+/** `--since`: an ISO date/time or a duration back from `now`; a clear usage error otherwise. */
+export function sinceOf(raw: string | undefined, now: Date): Date | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = parseSince(raw, now);
+  if (!parsed) {
+    throw new UsageError(`--since: '${raw}' is neither an ISO date/time nor a duration`, {
+      suggestion: 'Use e.g. 2026-01-31, 2026-01-31T10:00Z, or 90s, 15m, 2h, 1d, 1w.',
+    });
+  }
+  return parsed;
 }

@@ -1,5 +1,5 @@
 import type { ShopEvent } from '../domain/events.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, ShopctlError } from '../errors.js';
 import type { Context } from '../services/context.js';
 import { pump } from '../services/pump.js';
 import { openSink } from '../services/sinks.js';
@@ -26,8 +26,19 @@ export async function writeEvents(context: Context, run: WriteRun): Promise<numb
       rate: run.rate,
       onProgress: (count, elapsed) => progress?.update(`${run.what}: ${count}/${run.total} (${formatRate(count, elapsed)})`),
     });
-    progress?.succeed(`${run.what}: ${result.count}/${run.total}`);
+    progress?.stop();
     const totals = sink.totals();
+    const [only] = totals.rejected;
+    // One named change refused on the db path is an error, not a partial success.
+    if (run.total === 1 && only) {
+      throw new ShopctlError(`Refused: ${only.message}`, {
+        code: only.reason.toUpperCase(),
+        suggestion:
+          only.reason === 'insufficient_stock'
+            ? 'Receive goods first (`shopctl stock receive`), or check `shopctl list stock`.'
+            : 'List what exists with `shopctl list customers` and `shopctl list products`.',
+      });
+    }
     printWriteSummary(
       context.output,
       {

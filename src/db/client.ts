@@ -23,8 +23,10 @@ export interface ServerTraits {
   /**
    * Whether a write may be conditional on the revision read. FerretDB 1.x only uses its _id
    * index when a filter is exactly { _id }; any other filter scans and decodes the whole
-   * collection for every single update (seconds per batch). There the projection writes by _id
-   * alone and relies on a single writer per document: one `consume` process per database.
+   * collection for every single update (seconds per batch). There the projection writes
+   * counters and profiles by _id alone and relies on a single writer per document: one
+   * `consume` process per database. Stock levels are always written conditionally: decisions
+   * (never below zero) rest on them.
    */
   conditionalWrites: boolean;
 }

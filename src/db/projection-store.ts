@@ -46,34 +46,51 @@ export interface ProjectionTarget {
 export async function applyEvents(target: ProjectionTarget, inputs: readonly ProjectionInput[]): Promise<ApplyResult> {
   if (inputs.length === 0) return { outcomes: [], writes: 0, conflicts: 0 };
   const { db } = target;
-  const loaded = await loadDocs(db, inputs.flatMap((input) => refsOf(input.event)));
+  const refs = inputs.flatMap((input) => refsOf(input.event));
+  const journaled = new Set<string>(); // ids this call journaled
+  let excluded = new Set<string>(); // true duplicates found in the journal
+  let snapshot: Snapshot;
+  let outcomes: Outcome[];
+  let writes = 0;
+  let conflicts = 0;
 
-  let excluded = new Set<string>();
-  let snapshot = snapshotOf(loaded);
-  let outcomes = projectBatch(inputs, snapshot, excluded);
-  const journaled = new Set<string>();
-  // Excluding a duplicate can change later decisions (stock), so settle until nothing new is found.
-  for (let round = 0; ; round += 1) {
-    const fresh = acceptedEntries(inputs, outcomes).filter((entry) => !journaled.has(entry._id));
-    const duplicates = await journalOrFindDuplicates(db, fresh);
-    for (const entry of fresh) journaled.add(entry._id);
-    if (duplicates.size === 0) break;
-    if (round >= MAX_CONFLICT_ROUNDS) throw new Error('projection: duplicates did not settle');
-    excluded = new Set([...excluded, ...duplicates]);
+  // Decide, journal, and write the stock levels the decisions rest on. A stock document is
+  // always written conditionally: if another writer changed it meanwhile, everything is decided
+  // again on fresh documents (nothing else has been written yet), so stock never goes negative.
+  for (let attempt = 0; ; attempt += 1) {
+    if (attempt >= MAX_CONFLICT_ROUNDS) throw new Error(`projection: gave up after ${MAX_CONFLICT_ROUNDS} rounds of stock conflicts`);
+    const loaded = await loadDocs(db, refs);
     snapshot = snapshotOf(loaded);
     outcomes = projectBatch(inputs, snapshot, excluded);
+    // Excluding a duplicate can change later decisions (stock), so settle until nothing new is found.
+    for (let round = 0; ; round += 1) {
+      const fresh = acceptedEntries(inputs, outcomes).filter((entry) => !journaled.has(entry._id));
+      const duplicates = await journalOrFindDuplicates(db, fresh);
+      for (const entry of fresh) if (!duplicates.has(entry._id)) journaled.add(entry._id);
+      if (duplicates.size === 0) break;
+      if (round >= MAX_CONFLICT_ROUNDS) throw new Error('projection: duplicates did not settle');
+      excluded = new Set([...excluded, ...duplicates]);
+      snapshot = snapshotOf(loaded);
+      outcomes = projectBatch(inputs, snapshot, excluded);
+    }
+    await unjournal(db, journaled, inputs, outcomes);
+    const guards = snapshot.changes().filter((change) => change.collection === 'stock');
+    writes += guards.length;
+    const lost = await writeChanges(target, guards, true);
+    if (lost.length === 0) break;
+    conflicts += 1;
   }
 
   await insertCreated(db, snapshot.creations());
-  let changes = snapshot.changes();
-  let writes = 0;
-  let conflicts = 0;
+  // The other documents take commutative effects (counters, profiles): a lost race is replayed
+  // onto the fresh document without deciding again.
+  let changes = snapshot.changes().filter((change) => change.collection !== 'stock');
   for (let round = 0; changes.length > 0; round += 1) {
     if (round >= MAX_CONFLICT_ROUNDS) {
       throw new Error(`projection: gave up after ${MAX_CONFLICT_ROUNDS} rounds of write conflicts`);
     }
     writes += changes.length;
-    const lost = await writeChanges(target, changes);
+    const lost = await writeChanges(target, changes, target.server.conditionalWrites);
     if (lost.length === 0) break;
     conflicts += 1;
     const retry = snapshotOf(await loadDocs(db, lost.map((change) => ({ collection: change.collection, id: change.doc._id }))));
@@ -81,6 +98,15 @@ export async function applyEvents(target: ProjectionTarget, inputs: readonly Pro
     changes = retry.changes();
   }
   return { outcomes, writes, conflicts };
+}
+
+// After deciding again, an event this call journaled may no longer be accepted: take it out.
+async function unjournal(db: Db, journaled: Set<string>, inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): Promise<void> {
+  const accepted = new Set(acceptedEntries(inputs, outcomes).map((entry) => entry._id));
+  const stale = [...journaled].filter((id) => !accepted.has(id));
+  if (stale.length === 0) return;
+  await journalOf(db).deleteMany({ _id: { $in: stale } });
+  for (const id of stale) journaled.delete(id);
 }
 
 type Loaded = Array<{ ref: DocRef; doc: AnyDoc | null }>;
@@ -172,7 +198,7 @@ async function insertCreated(db: Db, created: readonly Created[]): Promise<void>
 // replaceOne filtered on _id and _rev. Collections are written one after the other: FerretDB
 // serialises writes anyway and concurrent commands exhaust its connection pool. Returns the
 // changes that lost to a concurrent writer.
-async function writeChanges(target: ProjectionTarget, changes: readonly Change[]): Promise<Change[]> {
+async function writeChanges(target: ProjectionTarget, changes: readonly Change[], conditional: boolean): Promise<Change[]> {
   const { db } = target;
   const byCollection = new Map<CollectionName, Change[]>();
   for (const change of changes) {
@@ -199,7 +225,7 @@ async function writeChanges(target: ProjectionTarget, changes: readonly Change[]
       const result = await collectionOf(db, collection).bulkWrite(
         slice.map((change): AnyBulkWriteOperation<AnyDoc> => ({
           replaceOne: {
-            filter: target.server.conditionalWrites ? { _id: change.doc._id, _rev: change.expectedRev } : { _id: change.doc._id },
+            filter: conditional ? { _id: change.doc._id, _rev: change.expectedRev } : { _id: change.doc._id },
             replacement: change.doc,
           },
         })) as never,

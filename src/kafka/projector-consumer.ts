@@ -192,6 +192,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
           const resume = payload.pause();
           const timer = setTimeout(() => {
             waiting.delete(timer);
+            lastActivity = Date.now(); // the idle clock restarts when the retry is due
             resume();
           }, wait);
           waiting.add(timer);

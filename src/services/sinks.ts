@@ -1,4 +1,6 @@
 import { applyEvents, type ProjectionTarget } from '../db/projection-store.js';
+import { withStockLocks } from '../db/stock-locks.js';
+import { writesOf } from '../domain/projector.js';
 import type { ShopEvent } from '../domain/events.js';
 import type { RejectReason } from '../domain/projector.js';
 import { connectPublisher } from '../kafka/publisher.js';
@@ -50,7 +52,9 @@ export function dbSink(target: ProjectionTarget, name: string): EventSink {
     via: 'db',
     target: name,
     async write(events) {
-      const result = await applyEvents(target, events.map((event) => ({ event })));
+      // Other processes may write the same stock levels at the same time: take their leases.
+      const keys = events.flatMap((event) => writesOf(event).filter((ref) => ref.collection === 'stock').map((ref) => ref.id));
+      const result = await withStockLocks(target.db, keys, () => applyEvents(target, events.map((event) => ({ event }))));
       result.outcomes.forEach((outcome, index) => {
         const event = events[index];
         if (!event) return;

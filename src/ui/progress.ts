@@ -4,6 +4,8 @@ import type { Output } from './output.js';
 // Progress for long work: a spinner line on a TTY, occasional plain lines otherwise.
 export interface Progress {
   update(text: string): void;
+  /** Removes the progress line (the caller prints its own summary). */
+  stop(): void;
   succeed(text: string): void;
   fail(text: string): void;
 }
@@ -14,6 +16,9 @@ export function createProgress(output: Output, initial: string, options: { plain
     return {
       update: (text) => {
         spinner.text = text;
+      },
+      stop: () => {
+        spinner.stop();
       },
       succeed: (text) => {
         spinner.succeed(text);
@@ -33,8 +38,10 @@ export function createProgress(output: Output, initial: string, options: { plain
         output.info(text);
       }
     },
+    stop: () => undefined,
     succeed: (text) => output.info(text),
-    fail: (text) => output.error(text),
+    // Off a TTY the error itself is reported by whoever failed; no second line for it.
+    fail: () => undefined,
   };
 }
 

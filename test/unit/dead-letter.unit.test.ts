@@ -1,4 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
+import { parseSince } from '../../src/domain/since.js';
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '../../src/domain/events.js';
 import { encodeEvent } from '../../src/kafka/codec.js';
@@ -7,7 +8,6 @@ import {
   matches,
   newestFirst,
   parseLetterId,
-  parseSince,
   previewValue,
   redriveMessage,
   summaryOf,

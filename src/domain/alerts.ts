@@ -1,0 +1,57 @@
+// Stock alerts, computed from current levels only: an item that was low and was restocked is
+// no longer an alert. Pure: the caller brings the levels and remembers what it already raised.
+
+export type AlertKind = 'out_of_stock' | 'low_stock';
+
+export interface LevelRow {
+  store: string;
+  sku: string;
+  level: number;
+  threshold: number;
+}
+
+export interface Alert {
+  key: string;
+  store: string;
+  sku: string;
+  kind: AlertKind;
+  level: number;
+  threshold: number;
+}
+
+export function alertOf(row: LevelRow): Alert | null {
+  if (row.level > row.threshold) return null;
+  return {
+    key: `${row.store}:${row.sku}`,
+    store: row.store,
+    sku: row.sku,
+    kind: row.level === 0 ? 'out_of_stock' : 'low_stock',
+    level: row.level,
+    threshold: row.threshold,
+  };
+}
+
+export interface AlertDiff {
+  raised: Alert[];
+  cleared: Array<{ key: string; store: string; sku: string; level: number }>;
+  active: Map<string, Alert>;
+}
+
+/** New alerts (or a low item that ran out) are raised once; items back above threshold clear. */
+export function diffAlerts(active: ReadonlyMap<string, Alert>, rows: readonly LevelRow[]): AlertDiff {
+  const next = new Map<string, Alert>();
+  const raised: Alert[] = [];
+  const cleared: AlertDiff['cleared'] = [];
+  for (const row of rows) {
+    const alert = alertOf(row);
+    const key = `${row.store}:${row.sku}`;
+    const before = active.get(key);
+    if (alert) {
+      next.set(key, alert);
+      if (!before || before.kind !== alert.kind) raised.push(alert);
+    } else if (before) {
+      cleared.push({ key, store: row.store, sku: row.sku, level: row.level });
+    }
+  }
+  return { raised, cleared, active: next };
+}

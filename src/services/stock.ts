@@ -1,0 +1,125 @@
+import type { Db } from 'mongodb';
+import type { Config } from '../config/schema.js';
+import type { JournalEntry, PurchaseDoc, StockDoc } from '../domain/documents.js';
+
+
+export interface StockRow {
+  store: string;
+  sku: string;
+  level: number;
+  threshold: number;
+  low: boolean;
+  updatedAt: string;
+}
+
+export function thresholdOf(config: Config, sku: string): number {
+  return config.inventory.thresholds[sku] ?? config.inventory.lowStockThreshold;
+}
+
+export function toStockRow(config: Config, doc: StockDoc): StockRow {
+  const threshold = thresholdOf(config, doc.sku);
+  return { store: doc.store, sku: doc.sku, level: doc.level, threshold, low: doc.level <= threshold, updatedAt: doc.updatedAt };
+}
+
+export interface StockFilter {
+  store?: string | undefined;
+  sku?: string | undefined;
+  low?: boolean | undefined;
+}
+
+// Current levels, from the stock documents (not from history): a SKU that was low once and was
+// restocked is not low now.
+export async function currentStock(db: Db, config: Config, filter: StockFilter = {}): Promise<StockRow[]> {
+  const query: Record<string, string> = {};
+  if (filter.store) query.store = filter.store;
+  if (filter.sku) query.sku = filter.sku;
+  const docs = await db.collection<StockDoc>('stock').find(query).sort({ _id: 1 }).toArray();
+  const rows = docs.map((doc) => toStockRow(config, doc));
+  return filter.low ? rows.filter((row) => row.low) : rows;
+}
+
+export interface HistoryRow {
+  time: string;
+  event: string;
+  type: string;
+  store: string;
+  sku: string;
+  change: number;
+  level: number;
+}
+
+const typeNames: Record<string, string> = {
+  'shop.stock.received.v1': 'incoming',
+  'shop.stock.sold.v1': 'sale',
+  'shop.stock.counted.v1': 'count',
+  'shop.purchase.made.v1': 'purchase',
+};
+
+/** Every applied change of one SKU (at one store, or all), oldest first, from the journal. */
+export async function stockHistory(db: Db, sku: string, store?: string): Promise<HistoryRow[]> {
+  const query: Record<string, string> = store ? { subject: `stock/${store}/${sku}` } : { 'stock.sku': sku };
+  const entries = await db.collection<JournalEntry>('events').find(query).toArray();
+  return entries
+    .filter((entry): entry is JournalEntry & { stock: NonNullable<JournalEntry['stock']> } => entry.stock !== undefined)
+    .map((entry) => ({
+      time: entry.time,
+      event: entry._id,
+      type: typeNames[entry.type] ?? entry.type,
+      store: entry.stock.store,
+      sku: entry.stock.sku,
+      change: entry.stock.change,
+      level: entry.stock.level,
+    }))
+    .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.event < b.event ? -1 : 1));
+}
+
+export interface SalesRow {
+  sku: string;
+  name: string | null;
+  quantity: number;
+  /** Revenue in minor units of `currency`, from purchases (store sales carry no price). */
+  revenue: number;
+  currency: string | null;
+}
+
+// One accumulator per $group (FerretDB 1.24 returns 0 for any $sum after the first).
+export async function topSellers(db: Db, options: { top: number; since?: string | undefined }): Promise<SalesRow[]> {
+  const since = options.since;
+  const purchaseMatch = since ? [{ $match: { time: { $gte: since } } }] : [];
+  const purchases = db.collection<PurchaseDoc>('purchases');
+  const [quantities, revenues, sales] = await Promise.all([
+    purchases.aggregate<{ _id: string; q: number }>([...purchaseMatch, { $group: { _id: '$sku', q: { $sum: '$quantity' } } }]).toArray(),
+    purchases.aggregate<{ _id: string; r: number }>([...purchaseMatch, { $group: { _id: '$sku', r: { $sum: '$total.amount' } } }]).toArray(),
+    db
+      .collection<JournalEntry>('events')
+      .aggregate<{ _id: string; q: number }>([
+        { $match: { type: 'shop.stock.sold.v1', ...(since ? { time: { $gte: since } } : {}) } },
+        { $group: { _id: '$stock.sku', q: { $sum: '$stock.change' } } },
+      ])
+      .toArray(),
+  ]);
+  const rows = new Map<string, SalesRow>();
+  const row = (sku: string): SalesRow => {
+    const existing = rows.get(sku);
+    if (existing) return existing;
+    const fresh: SalesRow = { sku, name: null, quantity: 0, revenue: 0, currency: null };
+    rows.set(sku, fresh);
+    return fresh;
+  };
+  for (const { _id, q } of quantities) row(_id).quantity += q;
+  for (const { _id, r } of revenues) row(_id).revenue += r;
+  for (const { _id, q } of sales) row(_id).quantity += -q; // sales are journaled as negative changes
+  const top = [...rows.values()].sort((a, b) => b.quantity - a.quantity || b.revenue - a.revenue || (a.sku < b.sku ? -1 : 1)).slice(0, options.top);
+  const products = await db
+    .collection<{ _id: string; name: string; price: { currency: string } }>('products')
+    .find({ _id: { $in: top.map((r) => r.sku) } })
+    .toArray();
+  const byId = new Map(products.map((product) => [product._id, product]));
+  for (const entry of top) {
+    const product = byId.get(entry.sku);
+    entry.name = product?.name ?? null;
+    entry.currency = product?.price.currency ?? null;
+  }
+  return top;
+}
+

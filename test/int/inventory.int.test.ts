@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/schema.js';
+import { ensureIndexes } from '../../src/db/collections.js';
+import { applyEvents } from '../../src/db/projection-store.js';
+import { dbSink } from '../../src/services/sinks.js';
+import { createEvent, type ShopEvent } from '../../src/domain/events.js';
+import { runCli, repoRoot } from '../helpers/cli.js';
+import { connectTestMongo, testConfig, testKafka, waitFor, type TestMongo } from '../helpers/env.js';
+import { projectUntilIdle, publishAll } from '../helpers/shop.js';
+
+let n = 0;
+const at = () => ({ id: `inv-${Date.now()}-${++n}`, time: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), source: 'test' });
+const received = (store: string, sku: string, quantity: number) => createEvent('shop.stock.received.v1', { store, sku, quantity }, at());
+const sold = (store: string, sku: string, quantity: number) => createEvent('shop.stock.sold.v1', { store, sku, quantity }, at());
+
+async function levelOf(mongo: TestMongo, store: string, sku: string): Promise<number | undefined> {
+  const doc = await mongo.db.collection<{ _id: string; level: number }>('stock').findOne({ _id: `${store}:${sku}` });
+  return doc?.level;
+}
+
+describe('inventory', () => {
+  let config: Config;
+  let mongo: TestMongo;
+  let file: string;
+  const cli = (...args: string[]) => runCli(['--config', file, ...args], {}, { timeoutMs: 60_000 });
+
+  beforeAll(async () => {
+    config = testConfig({ consume: { maxRetries: 4, retryBackoffMs: 300 } });
+    mongo = await connectTestMongo(config);
+    await ensureIndexes(mongo.db);
+    const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-inv-'));
+    file = path.join(dir, 'shopctl.yaml');
+    await writeFile(file, stringify(config));
+  });
+  afterAll(async () => {
+    await mongo.drop();
+  });
+
+  it('via kafka: a sale that arrives before its goods is retried and applied once they arrive', async () => {
+    await publishAll(config, [sold('berlin', 'SKU-EARLY', 3)]);
+    const consumer = projectUntilIdle(config, mongo, { idleMs: 3000 });
+    // The goods arrive a moment later, while the sale waits in the retry topic.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await publishAll(config, [received('berlin', 'SKU-EARLY', 5)]);
+    const totals = await consumer;
+    expect(totals.retried).toBeGreaterThanOrEqual(1);
+    expect(totals.deadLettered).toBe(0);
+    expect(await levelOf(mongo, 'berlin', 'SKU-EARLY')).toBe(2);
+  });
+
+  it('via kafka: a sale that never gets its goods is dead-lettered as insufficient_stock after the retries', async () => {
+    await publishAll(config, [received('paris', 'SKU-SHORT', 1), sold('paris', 'SKU-SHORT', 4)]);
+    const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
+    expect(totals.retried).toBe(4);
+    expect(totals.deadLettered).toBe(1);
+    expect(await levelOf(mongo, 'paris', 'SKU-SHORT')).toBe(1);
+    const listed = await cli('errors', 'list', '--reason', 'insufficient_stock', '--json');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/requested 4, available 1/);
+  });
+
+  it('never goes negative under concurrent sales and purchases of one SKU from several writers', async () => {
+    await applyEvents(mongo, [received('rome', 'SKU-HOT', 50)].map((event) => ({ event })));
+    // Three db-path writers at once (as three `stock sell --via db` would), each trying to sell
+    // 30 units three at a time (90 > 50).
+    const writer = async () => {
+      const sink = dbSink(mongo, config.mongodb.db);
+      for (let i = 0; i < 10; i += 1) await sink.write([sold('rome', 'SKU-HOT', 3)]);
+    };
+    await Promise.all([writer(), writer(), writer()]);
+    // And the same through Kafka, in one burst: 40 more sales of 3 against what is left.
+    const left = (await levelOf(mongo, 'rome', 'SKU-HOT'))!;
+    expect(left).toBeGreaterThanOrEqual(0);
+    const burst: ShopEvent[] = Array.from({ length: 40 }, () => sold('rome', 'SKU-HOT', 3));
+    await publishAll(config, burst);
+    const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
+    const final = (await levelOf(mongo, 'rome', 'SKU-HOT'))!;
+    expect(final).toBeGreaterThanOrEqual(0);
+    // Every unit is accounted for: what the journal says was sold equals what left the shelf.
+    const journal = await mongo.db
+      .collection<{ stock?: { change: number } }>('events')
+      .find({ subject: 'stock/rome/SKU-HOT', type: 'shop.stock.sold.v1' })
+      .toArray();
+    const soldUnits = -journal.reduce((sum, entry) => sum + (entry.stock?.change ?? 0), 0);
+    expect(50 - soldUnits).toBe(final);
+    expect(final).toBeLessThan(3);
+    expect(totals.deadLettered).toBeGreaterThan(0);
+  });
+
+  it('refuses a db-path sale beyond stock, naming store, SKU, requested and available', async () => {
+    const result = await cli('stock', 'sell', '--store', 'rome', '--sku', 'SKU-NONE', '--quantity', '2', '--via', 'db');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/store 'rome', SKU 'SKU-NONE': requested 2, available 0/);
+  });
+
+  it('keeps the history of counts and changes, and the current level is the latest', async () => {
+    expect((await cli('stock', 'receive', '--store', 'oslo', '--sku', 'SKU-H', '--quantity', '10')).code).toBe(0);
+    expect((await cli('stock', 'sell', '--store', 'oslo', '--sku', 'SKU-H', '--quantity', '4')).code).toBe(0);
+    expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-H', '--level', '5')).code).toBe(0);
+    expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-H', '--level', '3')).code).toBe(0);
+    const history = JSON.parse((await cli('history', '--sku', 'SKU-H', '--store', 'oslo', '--json')).stdout) as Array<{ type: string; change: number; level: number }>;
+    expect(history.map((row) => [row.type, row.change, row.level])).toEqual([
+      ['incoming', 10, 10],
+      ['sale', -4, 6],
+      ['count', 5, 5],
+      ['count', 3, 3],
+    ]);
+    expect(await levelOf(mongo, 'oslo', 'SKU-H')).toBe(3);
+  });
+
+  it('alerts on items at or under their threshold and clears them when restocked', async () => {
+    const low = JSON.parse((await cli('list', 'stock', '--store', 'oslo', '--low', '--json')).stdout) as Array<{ sku: string }>;
+    expect(low.map((row) => row.sku)).toEqual(['SKU-H']); // level 3, threshold 5
+
+    const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['src/cli.ts', '--config', file, 'alerts', '--follow', '--interval', '0.3', '--json'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const lines = () => out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event: string; sku: string; kind?: string });
+    await waitFor(() => (lines().some((l) => l.event === 'raised' && l.sku === 'SKU-H') ? true : undefined), 30_000, 'the low-stock alert');
+    expect((await cli('stock', 'sell', '--store', 'oslo', '--sku', 'SKU-H', '--quantity', '3')).code).toBe(0);
+    await waitFor(() => (lines().some((l) => l.sku === 'SKU-H' && l.kind === 'out_of_stock') ? true : undefined), 30_000, 'out of stock');
+    expect((await cli('stock', 'receive', '--store', 'oslo', '--sku', 'SKU-H', '--quantity', '50')).code).toBe(0);
+    await waitFor(() => (lines().some((l) => l.event === 'cleared' && l.sku === 'SKU-H') ? true : undefined), 30_000, 'the alert to clear');
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    // Each state raised once, not once per poll.
+    expect(lines().filter((l) => l.event === 'raised' && l.sku === 'SKU-H')).toHaveLength(2);
+
+    // And they went to the alerts topic.
+    const consumer = testKafka(config).consumer({ groupId: `${config.kafka.groupId}-alerts` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.kafka.topics.alerts, fromBeginning: true });
+    const seen: string[] = [];
+    await consumer.run({ eachMessage: ({ message }) => Promise.resolve(void seen.push(message.value?.toString() ?? '')) });
+    await waitFor(() => (seen.length >= 3 ? true : undefined), 30_000, 'alerts in the topic');
+    await consumer.disconnect();
+    expect(seen.some((value) => value.includes('"cleared"'))).toBe(true);
+
+    const none = JSON.parse((await cli('alerts', '--json')).stdout) as Array<{ store: string }>;
+    expect(none.filter((alert) => alert.store === 'oslo')).toEqual([]);
+  });
+});
