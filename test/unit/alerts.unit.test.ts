@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { diffAlerts, type Alert } from '../../src/domain/alerts.js';
+import { parseSince } from '../../src/domain/since.js';
+
+const row = (sku: string, level: number, threshold = 5) => ({ store: 'online', sku, level, threshold });
+
+describe('alerts', () => {
+  it('raises each alert once, again when it gets worse, and clears it when restocked', () => {
+    let active = new Map<string, Alert>();
+    const step = (rows: ReturnType<typeof row>[]) => {
+      const diff = diffAlerts(active, rows);
+      active = diff.active;
+      return { raised: diff.raised.map((a) => `${a.sku}:${a.kind}`), cleared: diff.cleared.map((c) => c.sku) };
+    };
+    expect(step([row('A', 10), row('B', 3)])).toEqual({ raised: ['B:low_stock'], cleared: [] });
+    expect(step([row('A', 10), row('B', 2)])).toEqual({ raised: [], cleared: [] }); // still low: not again
+    expect(step([row('A', 10), row('B', 0)])).toEqual({ raised: ['B:out_of_stock'], cleared: [] });
+    expect(step([row('A', 5), row('B', 40)])).toEqual({ raised: ['A:low_stock'], cleared: ['B'] }); // at threshold is low
+    expect(step([row('A', 6), row('B', 40)])).toEqual({ raised: [], cleared: ['A'] });
+  });
+
+  it('parses --since as a date, a date-time or a duration back from now', () => {
+    const now = new Date('2026-03-01T12:00:00Z');
+    expect(parseSince('2h', now)).toEqual(new Date('2026-03-01T10:00:00Z'));
+    expect(parseSince('2026-02-01', now)).toEqual(new Date('2026-02-01T00:00:00Z'));
+    expect(parseSince('yesterday', now)).toBeNull();
+  });
+});
