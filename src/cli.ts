@@ -55,4 +55,15 @@ export function buildProgram(): Command {
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+// Commander's own usage errors (unknown option, bad argument) exit 2 like shopctl's; help and
+// --version still exit 0.
+function usageErrorsExit2(command: Command): void {
+  command.exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+  for (const sub of command.commands) usageErrorsExit2(sub);
+}
+
+const program = buildProgram();
+usageErrorsExit2(program);
+await program.parseAsync(process.argv);

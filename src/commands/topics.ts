@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { allTopics, ensureTopics, groupLag, withAdmin } from '../kafka/topics.js';
+import { allTopics, ensureTopics, groupLag, projectedTopics, withAdmin } from '../kafka/topics.js';
 import { renderTable } from '../ui/table.js';
 import { examples, run } from './shared.js';
 
@@ -45,9 +45,11 @@ export function topicsCommand(): Command {
       run<DescribeOptions>(async (context, options) => {
         const { config, output } = context;
         const groupId = options.group ?? config.kafka.groupId;
+        // The group reads the projected topics and the retry topic; the others have no lag to show.
+        const read = new Set([...projectedTopics(config), config.kafka.topics.retry]);
         const rows = await withAdmin(context.kafka(), config, async (admin) => {
           const existing = new Set(await admin.listTopics());
-          return groupLag(admin, groupId, allTopics(config).filter((topic) => existing.has(topic)));
+          return groupLag(admin, groupId, allTopics(config).filter((topic) => existing.has(topic) && read.has(topic)));
         });
         if (options.json) return output.json({ groupId, partitions: rows });
         if (rows.length === 0) {

@@ -155,8 +155,8 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
 function describeSources(layers: readonly Layer[]): Record<string, string> {
   const sources: Record<string, string> = {};
   const visit = (value: unknown, prefix: string, label: string): void => {
-    if (isPlainObject(value)) {
-      if (prefix) sources[prefix] = label;
+    // Only leaves get a source: a section can mix values from several layers.
+    if (isPlainObject(value) && Object.keys(value).length > 0) {
       for (const [key, child] of Object.entries(value)) {
         if (child !== undefined) visit(child, prefix ? `${prefix}.${key}` : key, label);
       }

@@ -6,7 +6,7 @@ import { connectOrExplain } from './client.js';
 import { decodeEvent, positionKey } from './codec.js';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
 import { createProducer } from './publisher.js';
-import { canRetry, dueAt, retryMessage, type RetryPolicy } from './retry.js';
+import { canRetry, dueAt, isForGroup, retryMessage, type RetryPolicy } from './retry.js';
 import { ensureTopics, projectedTopics, withAdmin } from './topics.js';
 
 export interface ProjectorTotals {
@@ -63,6 +63,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     allowAutoTopicCreation: false,
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxWaitTimeInMs: 250,
+    // A crashed consumer's partitions move to the others after 10 s rather than 30 s; every
+    // chunk of a batch heartbeats, so a slow batch does not lose its partitions.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
   });
   await connectOrExplain(config, async () => {
     await producer.connect();
@@ -126,6 +130,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const letters: DeadLetter[] = [];
     const key = positionKey(topic, partition);
     for (const message of messages) {
+      if (topic === retryTopic && !isForGroup(message, options.groupId)) continue;
       const decoded = decodeEvent(message.value);
       if (decoded.ok) {
         inputs.push({ event: decoded.event, position: { key, offset: Number(message.offset) } });
@@ -144,7 +149,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const at = now();
     const retries = letters.filter((letter) => canRetry(letter.message, letter.reason, policy));
     const dead = letters.filter((letter) => !canRetry(letter.message, letter.reason, policy));
-    await send(retryTopic, retries.map((letter) => retryMessage(letter, policy, at.getTime())));
+    await send(retryTopic, retries.map((letter) => retryMessage(letter, policy, at.getTime(), options.groupId)));
     await send(config.kafka.topics.dlq, dead.map((letter) => deadLetterMessage(letter, at)));
     totals.retried += retries.length;
     totals.deadLettered += dead.length;
@@ -167,7 +172,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         let wait = 0;
         if (batch.topic === retryTopic) {
           const clock = now().getTime();
-          const notDue = messages.findIndex((message) => dueAt(message) > clock);
+          const notDue = messages.findIndex((message) => isForGroup(message, options.groupId) && dueAt(message) > clock);
           if (notDue >= 0) {
             const blocked = messages[notDue];
             wait = blocked ? dueAt(blocked) - clock : 0;

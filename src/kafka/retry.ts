@@ -6,6 +6,7 @@ export const RETRY_HEADERS = {
   attempt: 'x-retry-attempt',
   notBefore: 'x-retry-not-before',
   reason: 'x-retry-reason',
+  group: 'x-retry-group',
 } as const;
 
 /** Reasons that may resolve themselves: the reference or the stock may arrive later. */
@@ -44,7 +45,7 @@ export interface RetryRequest {
  * The next attempt of a rejected event, for the retry topic: the original key, value and headers,
  * the attempt number and when it is due. Where it first came from is kept from the first attempt.
  */
-export function retryMessage(request: RetryRequest, policy: RetryPolicy, now: number): Message {
+export function retryMessage(request: RetryRequest, policy: RetryPolicy, now: number, groupId: string): Message {
   const attempt = attemptOf(request.message) + 1;
   const original = request.message.headers ?? {};
   const headers: IHeaders = {
@@ -52,6 +53,7 @@ export function retryMessage(request: RetryRequest, policy: RetryPolicy, now: nu
     [RETRY_HEADERS.attempt]: String(attempt),
     [RETRY_HEADERS.notBefore]: String(now + backoffFor(policy, attempt)),
     [RETRY_HEADERS.reason]: request.reason,
+    [RETRY_HEADERS.group]: groupId,
     [DLQ_HEADERS.message]: request.detail.slice(0, 2000),
   };
   if (original[DLQ_HEADERS.topic] === undefined) {
@@ -64,4 +66,13 @@ export function retryMessage(request: RetryRequest, policy: RetryPolicy, now: nu
 
 export function canRetry(message: KafkaMessage, reason: DeadLetterReason, policy: RetryPolicy): boolean {
   return retriableReasons.has(reason) && attemptOf(message) < policy.maxRetries;
+}
+
+/**
+ * The retry topic is shared; each consumer group projects into its own database, so a group
+ * takes only the retries it produced (letters from before groups were recorded are taken by all).
+ */
+export function isForGroup(message: KafkaMessage, groupId: string): boolean {
+  const group = headerText(message.headers, RETRY_HEADERS.group);
+  return group === undefined || group === groupId;
 }

@@ -68,16 +68,18 @@ export interface PartitionLag {
 // End offsets against the group's committed offsets; a partition the group never committed
 // counts its whole content as lag.
 export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<PartitionLag[]> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+  if (topics.length === 0) return [];
+  const committed = await withCoordinatorRetry(() => admin.fetchOffsets({ groupId, topics: [...topics] }));
   const rows: PartitionLag[] = [];
   for (const topic of topics) {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition);
     const group = committed.find((entry) => entry.topic === topic);
     for (const end of ends) {
       const endOffset = Number(end.high);
       const start = Number(end.low);
       const raw = group?.partitions.find((p) => p.partition === end.partition)?.offset;
-      const value = raw === undefined || raw === '-1' ? null : Number(raw);
+      // Negative offsets (-1 none, -2 earliest marker) mean nothing committed.
+      const value = raw === undefined || Number(raw) < 0 ? null : Number(raw);
       rows.push({
         topic,
         partition: end.partition,
@@ -88,4 +90,17 @@ export async function groupLag(admin: Admin, groupId: string, topics: readonly s
     }
   }
   return rows;
+}
+
+// A group that has never been used has no coordinator yet; the broker says so once, briefly.
+async function withCoordinatorRetry<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      if (attempt >= 5 || !/coordinator/i.test(message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,3 +90,17 @@ export function stackTraceLines(text: string): string[] {
 
 /** Both streams, for "must not appear anywhere in the output" checks. */
 export const allOutput = (result: CliResult): string => `${result.stdout}\n${result.stderr}`;
+
+/**
+ * Starts `shopctl ARGS` as a long-running child: node itself runs the CLI (through tsx's
+ * loader), so a signal sent to the child reaches the CLI process, SIGKILL included.
+ */
+export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): ChildProcessWithoutNullStreams {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const name of scrubbed) delete childEnv[name];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[name];
+    else childEnv[name] = value;
+  }
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repoRoot, env: childEnv, stdio: 'pipe' });
+}

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
-import { runCli, repoRoot } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { connectTestMongo, testConfig, waitFor, type TestMongo } from '../helpers/env.js';
 
 // The commands as a user runs them: the real CLI against the local stack, with a config file
@@ -107,11 +106,7 @@ describe('shopctl commands', () => {
   });
 
   it('finishes the batch, commits and exits 0 with the totals on SIGTERM', async () => {
-    const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['src/cli.ts', '--config', file, 'consume'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const child = spawnCli(['--config', file, 'consume']);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,10 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { ensureIndexes } from '../../src/db/collections.js';
 import { applyEvents } from '../../src/db/projection-store.js';
+import { spawnCli } from '../helpers/cli.js';
 import { connectTestMongo, testConfig, waitFor, type TestMongo } from '../helpers/env.js';
 import { dump, publishAll, scenario } from '../helpers/shop.js';
-
-const root = path.resolve(import.meta.dirname, '../..');
 
 async function configFile(config: Config): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-crash-'));
@@ -20,11 +19,7 @@ async function configFile(config: Config): Promise<string> {
 }
 
 function consume(file: string, ...args: string[]): ChildProcess {
-  return spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/cli.ts', '--config', file, 'consume', ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  return spawnCli(['--config', file, 'consume', ...args]);
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -64,6 +59,7 @@ describe('crash: a consumer killed with SIGKILL mid-run and restarted ends in th
     }, 90_000, 'the first consumer to make progress');
     first.kill('SIGKILL');
     expect(await firstExit).toBeNull(); // killed, not exited
+    // The killed consumer never left its group: the restarted one waits for its session to expire.
     expect(partial).toBeLessThan(12_000);
 
     const second = consume(file, '--until-idle', '2');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +8,7 @@ import { ensureIndexes } from '../../src/db/collections.js';
 import { applyEvents } from '../../src/db/projection-store.js';
 import { dbSink } from '../../src/services/sinks.js';
 import { createEvent, type ShopEvent } from '../../src/domain/events.js';
-import { runCli, repoRoot } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { connectTestMongo, testConfig, testKafka, waitFor, type TestMongo } from '../helpers/env.js';
 import { projectUntilIdle, publishAll } from '../helpers/shop.js';
 
@@ -117,11 +116,7 @@ describe('inventory', () => {
     const low = JSON.parse((await cli('list', 'stock', '--store', 'oslo', '--low', '--json')).stdout) as Array<{ sku: string }>;
     expect(low.map((row) => row.sku)).toEqual(['SKU-H']); // level 3, threshold 5
 
-    const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['src/cli.ts', '--config', file, 'alerts', '--follow', '--interval', '0.3', '--json'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const child = spawnCli(['--config', file, 'alerts', '--follow', '--interval', '0.3', '--json']);
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

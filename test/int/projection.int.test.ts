@@ -66,12 +66,12 @@ describe('projection: --via db and --via kafka are the same, effectively once', 
 
     const replay = await projectUntilIdle(config, mongo, { groupId: uniqueName('replay'), fromBeginning: true });
     expect(replay.applied).toBe(0);
-    // Purchases consumed before their customer went through the retry topic once; the replay
-    // reads those copies too.
-    expect(replay.duplicates).toBe(340 + first.retried);
+    // Purchases consumed before their customer went through the retry topic once; those copies
+    // belong to the first group, a new group leaves them alone.
+    expect(replay.duplicates).toBe(340);
     expect(await dump(mongo.db)).toEqual(reference);
 
-    // The same group rewound to the beginning: everything again, nothing changes.
+    // The same group rewound to the beginning: everything again, its retries too, nothing changes.
     const rewound = await projectUntilIdle(config, mongo, { fromBeginning: true });
     expect(rewound.applied).toBe(0);
     expect(rewound.duplicates).toBe(340 + first.retried);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '../../src/domain/events.js';
 import { decodeEvent, encodeEvent, positionKey } from '../../src/kafka/codec.js';
-import { backoffFor, canRetry, retryMessage } from '../../src/kafka/retry.js';
+import { backoffFor, canRetry, isForGroup, retryMessage } from '../../src/kafka/retry.js';
 
 const purchase = createEvent(
   'shop.purchase.made.v1',
@@ -42,13 +42,15 @@ describe('retries', () => {
   it('backs off exponentially and stops after the configured attempts', () => {
     expect([1, 2, 3].map((attempt) => backoffFor(policy, attempt))).toEqual([1000, 2000, 4000]);
     const original = { key: Buffer.from('online:SKU-1'), value: Buffer.from('{}'), headers: {}, offset: '41', timestamp: '0', attributes: 0 };
-    const first = retryMessage({ topic: 'shop.inventory', partition: 1, message: original, reason: 'unknown_reference', detail: 'x' }, policy, 5000);
+    const first = retryMessage({ topic: 'shop.inventory', partition: 1, message: original, reason: 'unknown_reference', detail: 'x' }, policy, 5000, 'g1');
+    expect(isForGroup({ ...original, headers: first.headers as Record<string, string> }, 'g1')).toBe(true);
+    expect(isForGroup({ ...original, headers: first.headers as Record<string, string> }, 'g2')).toBe(false);
     expect(first.headers).toMatchObject({ 'x-retry-attempt': '1', 'x-retry-not-before': '6000', 'x-original-topic': 'shop.inventory', 'x-original-offset': '41' });
     const asReceived = { ...original, headers: first.headers as Record<string, string>, offset: '3' };
     expect(canRetry(asReceived, 'unknown_reference', policy)).toBe(true);
     expect(canRetry({ ...original, headers: { 'x-retry-attempt': '3' } }, 'unknown_reference', policy)).toBe(false);
     expect(canRetry(original, 'invalid_data', policy)).toBe(false);
-    const second = retryMessage({ topic: 'shop.retry', partition: 0, message: asReceived, reason: 'unknown_reference', detail: 'x' }, policy, 7000);
+    const second = retryMessage({ topic: 'shop.retry', partition: 0, message: asReceived, reason: 'unknown_reference', detail: 'x' }, policy, 7000, 'g1');
     expect(second.headers).toMatchObject({ 'x-retry-attempt': '2', 'x-retry-not-before': '9000', 'x-original-topic': 'shop.inventory' });
   });
 });

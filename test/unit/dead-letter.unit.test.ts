@@ -34,7 +34,7 @@ function record(offset: string, message: { key?: string | Buffer | null; value: 
 // The dead letter of a purchase that went once through the retry topic, as the projector writes it.
 function retriedLetter(): KafkaMessage {
   const original = record('41', encodeEvent(purchase) as { key: string; value: string; headers: Record<string, string> });
-  const retry = retryMessage({ topic: 'shop.inventory', partition: 2, message: original, reason: 'unknown_reference', detail: "unknown customer 'c1'" }, { maxRetries: 1, backoffMs: 100 }, 0);
+  const retry = retryMessage({ topic: 'shop.inventory', partition: 2, message: original, reason: 'unknown_reference', detail: "unknown customer 'c1'" }, { maxRetries: 1, backoffMs: 100 }, 0, 'g1');
   const onRetryTopic = record('5', retry as { key: string; value: string; headers: Record<string, string> });
   const dead = deadLetterMessage({ topic: 'shop.retry', partition: 0, message: onRetryTopic, reason: 'unknown_reference', detail: "unknown customer 'c1'" }, now);
   return record('12', dead as { key: string; value: string; headers: Record<string, string> });
