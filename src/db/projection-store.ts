@@ -59,7 +59,7 @@ export async function applyEvents(target: ProjectionTarget, inputs: readonly Pro
   // again on fresh documents (nothing else has been written yet), so stock never goes negative.
   for (let attempt = 0; ; attempt += 1) {
     if (attempt >= MAX_CONFLICT_ROUNDS) throw new Error(`projection: gave up after ${MAX_CONFLICT_ROUNDS} rounds of stock conflicts`);
-    const loaded = await loadDocs(db, refs);
+    const loaded = await loadDocs(target, refs);
     snapshot = snapshotOf(loaded);
     outcomes = projectBatch(inputs, snapshot, excluded);
     // Excluding a duplicate can change later decisions (stock), so settle until nothing new is found.
@@ -93,7 +93,7 @@ export async function applyEvents(target: ProjectionTarget, inputs: readonly Pro
     const lost = await writeChanges(target, changes, target.server.conditionalWrites);
     if (lost.length === 0) break;
     conflicts += 1;
-    const retry = snapshotOf(await loadDocs(db, lost.map((change) => ({ collection: change.collection, id: change.doc._id }))));
+    const retry = snapshotOf(await loadDocs(target, lost.map((change) => ({ collection: change.collection, id: change.doc._id }))));
     replayAccepted(inputs, outcomes, retry, new Set(lost.map((change) => Snapshot.key(change.collection, change.doc._id))));
     changes = retry.changes();
   }
@@ -111,13 +111,35 @@ async function unjournal(db: Db, journaled: Set<string>, inputs: readonly Projec
 
 type Loaded = Array<{ ref: DocRef; doc: AnyDoc | null }>;
 
+async function findIn(db: Db, collection: CollectionName, ids: readonly string[]): Promise<AnyDoc[]> {
+  return (await db
+    .collection(collection)
+    .find({ _id: { $in: [...ids] } } as object)
+    .toArray()) as unknown as AnyDoc[];
+}
+
+// FerretDB answers { _id: { $in } } with a scan of the whole collection, but { _id } with its
+// index: for a few ids, a few concurrent exact lookups are much cheaper.
+async function findEach(db: Db, collection: CollectionName, ids: readonly string[]): Promise<AnyDoc[]> {
+  const found: AnyDoc[] = [];
+  for (let start = 0; start < ids.length; start += 8) {
+    const docs = await Promise.all(ids.slice(start, start + 8).map((id) => db.collection(collection).findOne({ _id: id } as object)));
+    for (const doc of docs) if (doc) found.push(doc as unknown as AnyDoc);
+  }
+  return found;
+}
+
 function snapshotOf(loaded: Loaded): Snapshot {
   const snapshot = new Snapshot();
   for (const { ref, doc } of loaded) snapshot.load(ref.collection, ref.id, doc);
   return snapshot;
 }
 
-async function loadDocs(db: Db, refs: readonly DocRef[]): Promise<Loaded> {
+/** Up to this many ids are looked up one by one on FerretDB, which uses its _id index only for { _id }. */
+const SINGLE_LOOKUPS = 64;
+
+async function loadDocs(target: ProjectionTarget, refs: readonly DocRef[]): Promise<Loaded> {
+  const { db } = target;
   const wanted = new Map<CollectionName, Set<string>>();
   for (const ref of refs) {
     const set = wanted.get(ref.collection) ?? new Set<string>();
@@ -127,10 +149,7 @@ async function loadDocs(db: Db, refs: readonly DocRef[]): Promise<Loaded> {
   const loaded: Loaded = [];
   for (const [collection, idSet] of wanted) {
     const ids = [...idSet];
-    const found = (await db
-      .collection(collection)
-      .find({ _id: { $in: ids } } as object)
-      .toArray()) as unknown as AnyDoc[];
+    const found = !target.server.conditionalWrites && ids.length <= SINGLE_LOOKUPS ? await findEach(db, collection, ids) : await findIn(db, collection, ids);
     const byId = new Map(found.map((doc) => [doc._id, doc]));
     for (const id of ids) loaded.push({ ref: { collection, id }, doc: byId.get(id) ?? null });
   }
@@ -139,11 +158,13 @@ async function loadDocs(db: Db, refs: readonly DocRef[]): Promise<Loaded> {
 
 function acceptedEntries(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): JournalEntry[] {
   const entries: JournalEntry[] = [];
+  const at = new Date().toISOString();
   inputs.forEach(({ event, position }, index) => {
     const outcome = outcomes[index];
     if (outcome?.status !== 'applied') return;
     const entry: JournalEntry = { _id: event.id, type: event.type, subject: event.subject, time: event.time, pos: positionLabel(position) };
     if (outcome.stock) entry.stock = outcome.stock;
+    entry.applied = { at, n: index };
     entries.push(entry);
   });
   return entries;

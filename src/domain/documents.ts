@@ -68,6 +68,8 @@ export interface JournalEntry {
   pos: string | null;
   /** For events that change a stock level: what changed and the level after it. */
   stock?: StockEffect;
+  /** When it was applied (wall clock of the writer) and its place in that batch: the order of the history. */
+  applied?: { at: string; n: number };
 }
 
 export interface StockEffect {

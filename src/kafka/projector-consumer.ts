@@ -42,7 +42,7 @@ export interface RunningProjector {
 }
 
 /** Events per MongoDB round-trip group; a Kafka batch larger than this is applied in chunks. */
-const CHUNK = 2000;
+export const PROJECTOR_CHUNK = 2000;
 /** Messages per produce request to the retry and dead-letter topics (stays under message.max.bytes). */
 const SIDE_SEND = 200;
 
@@ -159,9 +159,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const { batch } = payload;
     busy = true;
     try {
-      for (let start = 0; start < batch.messages.length; start += CHUNK) {
+      for (let start = 0; start < batch.messages.length; start += PROJECTOR_CHUNK) {
         if (!payload.isRunning() || payload.isStale()) return;
-        let messages = batch.messages.slice(start, start + CHUNK);
+        let messages = batch.messages.slice(start, start + PROJECTOR_CHUNK);
         if (options.maxEvents !== undefined) {
           const left = options.maxEvents - seen();
           if (left <= 0) break;

@@ -6,8 +6,11 @@ import { connectOrExplain } from './client.js';
 import { encodeEvent } from './codec.js';
 import { ensureTopics, topicOf, withAdmin } from './topics.js';
 
-/** Messages per produce request: large enough to amortise the round-trip, small enough for memory. */
-export const SEND_BATCH_SIZE = 5000;
+/**
+ * Messages per produce request: large enough to amortise the round-trip, small enough that the
+ * share of one partition (keys can be skewed) stays under the broker's 1 MB message.max.bytes.
+ */
+export const SEND_BATCH_SIZE = 1000;
 
 export interface EventPublisher {
   publish(events: readonly ShopEvent[]): Promise<void>;

@@ -55,12 +55,13 @@ const typeNames: Record<string, string> = {
   'shop.purchase.made.v1': 'purchase',
 };
 
-/** Every applied change of one SKU (at one store, or all), oldest first, from the journal. */
+/** Every applied change of one SKU (at one store, or all), in the order applied, from the journal. */
 export async function stockHistory(db: Db, sku: string, store?: string): Promise<HistoryRow[]> {
   const query: Record<string, string> = store ? { subject: `stock/${store}/${sku}` } : { 'stock.sku': sku };
   const entries = await db.collection<JournalEntry>('events').find(query).toArray();
   return entries
     .filter((entry): entry is JournalEntry & { stock: NonNullable<JournalEntry['stock']> } => entry.stock !== undefined)
+    .sort((a, b) => appliedOrder(a) < appliedOrder(b) ? -1 : appliedOrder(a) > appliedOrder(b) ? 1 : 0)
     .map((entry) => ({
       time: entry.time,
       event: entry._id,
@@ -69,8 +70,12 @@ export async function stockHistory(db: Db, sku: string, store?: string): Promise
       sku: entry.stock.sku,
       change: entry.stock.change,
       level: entry.stock.level,
-    }))
-    .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.event < b.event ? -1 : 1));
+    }));
+}
+
+// Application order: a retried sale is applied after goods that arrived later than it was made.
+function appliedOrder(entry: JournalEntry): string {
+  return entry.applied ? `${entry.applied.at}#${String(entry.applied.n).padStart(9, '0')}` : `${entry.time}#`;
 }
 
 export interface SalesRow {

@@ -72,7 +72,7 @@ const bookkeeping = new Set(['_pos', '_last']);
  * between the write paths: `_pos` (Kafka offsets per partition, only on the Kafka path), `_last`
  * (the id of the last event applied, which depends on the order partitions and retries were
  * consumed in; `_rev`, the count of events applied, is compared), the journal's `pos` (where
- * an event was accepted from; null on the db path) and its `stock.level` (the level right after
+ * an event was accepted from; null on the db path), `applied` (the writer's wall clock) and its `stock.level` (the level right after
  * each event, which depends on the order a retried purchase was applied in relative to its
  * neighbours; the final levels, in the stock collection, are compared).
  */
@@ -81,7 +81,9 @@ export async function dump(db: Db): Promise<Record<string, unknown[]>> {
   for (const name of ['customers', 'products', 'stock', 'purchases', 'events']) {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
     result[name] = docs.map((doc) => {
-      const kept = Object.fromEntries(Object.entries(doc).filter(([key]) => !bookkeeping.has(key) && !(name === 'events' && key === 'pos')));
+      const kept = Object.fromEntries(
+        Object.entries(doc).filter(([key]) => !bookkeeping.has(key) && !(name === 'events' && (key === 'pos' || key === 'applied'))),
+      );
       if (name === 'events' && kept.stock) kept.stock = { ...(kept.stock as object), level: undefined };
       return kept;
     });

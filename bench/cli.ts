@@ -1,0 +1,138 @@
+import { execFile, spawn } from 'node:child_process';
+import { access, copyFile, readFile, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { envVariables } from '../src/config/env.js';
+
+const run = promisify(execFile);
+
+export interface CliResult {
+  args: string[];
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  /** Peak resident set size (VmHWM) in bytes; null where /proc is not available. */
+  peakRss: number | null;
+}
+
+export interface RunningCli {
+  pid: number;
+  result: Promise<CliResult>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+const RSS_POLL_MS = 50;
+
+/**
+ * The real shopctl binary, compiled once per run into a temporary directory (plain `node`, no
+ * tsx loader in the measured process: the loader alone adds ~30 MB of RSS and startup time).
+ */
+export class Cli {
+  private readonly running = new Set<RunningCli>();
+
+  private constructor(
+    readonly entry: string,
+    private readonly env: NodeJS.ProcessEnv,
+    /** Set when the build had problems worth telling. */
+    readonly warning: string | null,
+  ) {}
+
+  static async build(repoRoot: string, dir: string): Promise<Cli> {
+    const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    const out = path.join(dir, 'cli');
+    const entry = path.join(out, 'dist', 'cli.js');
+    let warning: string | null = null;
+    try {
+      await run(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', path.join(out, 'dist'), '--sourceMap', 'false'], {
+        cwd: repoRoot,
+      });
+    } catch (error) {
+      // tsc still emits when the sources have type errors: measure what was emitted, but say so.
+      if (!(await access(entry).then(() => true, () => false))) throw error;
+      const output = (error as { stdout?: string }).stdout ?? '';
+      warning = `the sources do not typecheck; measuring what tsc emitted anyway:\n${output.split('\n').slice(0, 5).join('\n')}`;
+    }
+    // dist/cli.js reads ../package.json; packages resolve through the symlinked node_modules.
+    await copyFile(path.join(repoRoot, 'package.json'), path.join(out, 'package.json'));
+    await symlink(path.join(repoRoot, 'node_modules'), path.join(out, 'node_modules'), 'dir');
+    // The config file given with --config is the whole truth: SHOPCTL_* variables would override it.
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true' };
+    for (const name of Object.keys(envVariables)) delete env[name];
+    return new Cli(entry, env, warning);
+  }
+
+  start(args: string[]): RunningCli {
+    const started = performance.now();
+    const child = spawn(process.execPath, [this.entry, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid ?? -1;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    let peak: number | null = null;
+    let reading = false;
+    // VmHWM is the kernel's own high-water mark, so polling loses at most a peak reached in the
+    // last interval before exit.
+    const poll = setInterval(() => {
+      if (reading) return;
+      reading = true;
+      void readFile(`/proc/${pid}/status`, 'utf8')
+        .then((status) => {
+          const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+          if (match?.[1]) peak = Math.max(peak ?? 0, Number(match[1]) * 1024);
+        })
+        .catch(() => undefined)
+        .finally(() => (reading = false));
+    }, RSS_POLL_MS);
+    const handle: RunningCli = {
+      pid,
+      kill: (signal) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      },
+      result: new Promise<CliResult>((resolve, reject) => {
+        child.once('error', (error) => {
+          clearInterval(poll);
+          reject(error);
+        });
+        child.once('close', (code, signal) => {
+          clearInterval(poll);
+          this.running.delete(handle);
+          resolve({ args, code, signal, stdout, stderr, wallMs: performance.now() - started, peakRss: peak });
+        });
+      }),
+    };
+    this.running.add(handle);
+    return handle;
+  }
+
+  /** Runs to the end; a non-zero exit is an error that shows what the CLI said. */
+  async run(args: string[]): Promise<CliResult> {
+    const result = await this.start(args).result;
+    if (result.code !== 0) {
+      throw new Error(`shopctl ${args.join(' ')} exited with ${result.code ?? result.signal}:\n${result.stderr.trim() || result.stdout.trim()}`);
+    }
+    return result;
+  }
+
+  /** Runs to the end and parses the JSON the command printed (--json). */
+  async json<T>(args: string[]): Promise<{ result: CliResult; output: T }> {
+    const result = await this.run(args);
+    try {
+      return { result, output: JSON.parse(result.stdout) as T };
+    } catch {
+      throw new Error(`shopctl ${args.join(' ')} printed no JSON:\n${result.stdout.slice(0, 2000)}`);
+    }
+  }
+
+  /** Signals every child still running and waits (at most `timeoutMs`) for them to exit. */
+  async stopAll(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<void> {
+    const running = [...this.running];
+    for (const handle of running) handle.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled(running.map((handle) => handle.result)), timeout]);
+    clearTimeout(timer);
+  }
+}

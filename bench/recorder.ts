@@ -1,0 +1,106 @@
+import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import { collectionNames } from '../src/domain/documents.js';
+
+/** Documents keyed by a string _id, as all of shopctl's are. */
+export type Doc = { _id: string } & Record<string, unknown>;
+
+/** One write command as the projection issued it. */
+export interface WriteCommand {
+  collection: string;
+  method: 'insertMany' | 'bulkWrite';
+  payload: Doc[] | AnyBulkWriteOperation<Doc>[];
+  options: unknown;
+}
+
+type Filter = { _id?: unknown } & Record<string, unknown>;
+
+/**
+ * A stand-in for the `Db` that `applyEvents` takes: it answers the projection's reads from memory
+ * and records its writes instead of sending them, so the bench can replay exactly those write
+ * commands (same collections, order, batching, documents) against MongoDB with no reads and no
+ * decisions in between. It implements only what `src/db/projection-store.ts` calls; anything
+ * else fails loudly, so a change in the projection cannot silently make the ceiling wrong.
+ */
+export class RecordingDb {
+  private readonly docs = new Map<string, Map<string, Doc>>();
+  private readonly evolving = new Set<string>(collectionNames);
+  commands: WriteCommand[] = [];
+
+  /** Loads every document of the evolving collections (customers, products, …) from `source`. */
+  static async mirror(source: Db): Promise<RecordingDb> {
+    const recorder = new RecordingDb();
+    for (const name of collectionNames) {
+      const docs = (await source.collection<Doc>(name).find({}).toArray()) as Doc[];
+      recorder.docs.set(name, new Map(docs.map((doc) => [doc._id, doc])));
+    }
+    return recorder;
+  }
+
+  take(): WriteCommand[] {
+    const taken = this.commands;
+    this.commands = [];
+    return taken;
+  }
+
+  asDb(): Db {
+    return this as unknown as Db;
+  }
+
+  collection(name: string) {
+    const store = this.docs.get(name) ?? new Map<string, Doc>();
+    this.docs.set(name, store);
+    const keep = (doc: Doc) => {
+      if (this.evolving.has(name)) store.set(doc._id, doc);
+    };
+    return {
+      find: (filter: Filter) => ({
+        toArray: () => Promise.resolve(idsOf(filter, name).flatMap((id) => store.get(id) ?? [])),
+      }),
+      insertMany: (docs: Doc[], options: unknown) => {
+        this.commands.push({ collection: name, method: 'insertMany', payload: docs, options });
+        docs.forEach(keep);
+        return Promise.resolve({ acknowledged: true, insertedCount: docs.length });
+      },
+      bulkWrite: (operations: AnyBulkWriteOperation<Doc>[], options: unknown) => {
+        this.commands.push({ collection: name, method: 'bulkWrite', payload: operations, options });
+        let matchedCount = 0;
+        let insertedCount = 0;
+        for (const operation of operations) {
+          if ('replaceOne' in operation) {
+            keep(operation.replaceOne.replacement as Doc);
+            matchedCount += 1;
+          } else if ('insertOne' in operation) {
+            keep(operation.insertOne.document as Doc);
+            insertedCount += 1;
+          } else {
+            throw new Error(`bench recorder: bulkWrite operation ${Object.keys(operation).join()} is not supported; extend bench/recorder.ts`);
+          }
+        }
+        return Promise.resolve({ matchedCount, modifiedCount: matchedCount, insertedCount, upsertedCount: 0 });
+      },
+    };
+  }
+}
+
+function idsOf(filter: Filter, collection: string): string[] {
+  const id = filter._id;
+  if (typeof id === 'string') return [id];
+  if (id && typeof id === 'object' && '$in' in id && Array.isArray(id.$in)) return id.$in as string[];
+  throw new Error(`bench recorder: find on ${collection} by ${JSON.stringify(filter)} is not supported; extend bench/recorder.ts`);
+}
+
+/** Sends recorded commands to MongoDB; returns the replaces that matched nothing (0 when faithful). */
+export async function replay(db: Db, commands: readonly WriteCommand[]): Promise<number> {
+  let unmatched = 0;
+  for (const command of commands) {
+    const collection = db.collection<Doc>(command.collection);
+    if (command.method === 'insertMany') {
+      await collection.insertMany(command.payload as Doc[], command.options as object);
+    } else {
+      const operations = command.payload as AnyBulkWriteOperation<Doc>[];
+      const result = await collection.bulkWrite(operations, command.options as object);
+      unmatched += operations.filter((operation) => 'replaceOne' in operation).length - result.matchedCount;
+    }
+  }
+  return unmatched;
+}

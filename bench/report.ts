@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Table from 'cli-table3';
+
+const exec = promisify(execFile);
+
+export type Unit = 'events/s' | 'events' | 'ms' | 'MB';
+
+/** One line of the table: shopctl's figure, the stack's ceiling for it and the naive way's. */
+export interface Row {
+  figure: string;
+  unit: Unit;
+  shopctl: number | null;
+  ceiling: number | null;
+  naive: number | null;
+  /** shopctl / ceiling (throughput rows only). */
+  ofCeiling: number | null;
+  /** shopctl / naive (throughput rows only). */
+  timesNaive: number | null;
+  note?: string;
+}
+
+export function row(figure: string, unit: Unit, values: { shopctl: number | null; ceiling?: number | null; naive?: number | null; note?: string }): Row {
+  const ceiling = values.ceiling ?? null;
+  const naive = values.naive ?? null;
+  const ratio = (base: number | null) => (unit === 'events/s' && values.shopctl !== null && base ? round(values.shopctl / base, 3) : null);
+  return {
+    figure,
+    unit,
+    shopctl: values.shopctl,
+    ceiling,
+    naive,
+    ofCeiling: ratio(ceiling),
+    timesNaive: ratio(naive),
+    ...(values.note ? { note: values.note } : {}),
+  };
+}
+
+export const megabytes = (bytes: number | null): number | null => (bytes === null ? null : round(bytes / 1024 / 1024, 1));
+
+export function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function formatValue(value: number | null, unit: Unit): string {
+  if (value === null) return '-';
+  if (unit === 'events/s') return `${Math.round(value).toLocaleString('en-US')}/s`;
+  if (unit === 'events') return Math.round(value).toLocaleString('en-US');
+  if (unit === 'MB') return `${value.toFixed(1)} MB`;
+  return `${Math.round(value).toLocaleString('en-US')} ms`;
+}
+
+export function renderTable(rows: readonly Row[], title: string): string {
+  const table = new Table({
+    head: ['figure', 'shopctl', 'ceiling', 'naive', 'shopctl/ceiling', 'shopctl/naive'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  for (const r of rows) {
+    table.push([
+      r.note ? `${r.figure}\n  ${r.note}` : r.figure,
+      formatValue(r.shopctl, r.unit),
+      formatValue(r.ceiling, r.unit),
+      formatValue(r.naive, r.unit),
+      r.ofCeiling === null ? '-' : `${Math.round(r.ofCeiling * 100)}%`,
+      r.timesNaive === null ? '-' : `${r.timesNaive.toFixed(1)}x`,
+    ]);
+  }
+  return `${title}\n${table.toString()}`;
+}
+
+export interface ScaleLine {
+  figure: string;
+  unit: Unit;
+  values: Array<number | null>;
+}
+
+/** One line per figure, one column per size, and how the largest size compares to the one before. */
+export function renderScaleTable(sizes: readonly number[], lines: readonly ScaleLine[]): string {
+  const table = new Table({
+    head: ['figure', ...sizes.map((size) => `${size.toLocaleString('en-US')} events`), sizes.length > 1 ? 'last / previous' : ''],
+    colAligns: ['left', ...sizes.map(() => 'right' as const), 'right'],
+    style: { head: [], border: [] },
+  });
+  for (const line of lines) {
+    const last = line.values.at(-1) ?? null;
+    const previous = line.values.at(-2) ?? null;
+    table.push([
+      line.figure,
+      ...line.values.map((value) => formatValue(value, line.unit)),
+      last !== null && previous ? `${(last / previous).toFixed(2)}x` : '-',
+    ]);
+  }
+  return `Scale: how throughput and memory change with size\n${table.toString()}`;
+}
+
+export interface Machine {
+  node: string;
+  platform: string;
+  cpu: string;
+  cores: number;
+  memoryMb: number;
+  /** 1-minute load average when the run started: a busy machine reads slower. */
+  loadAverage: number;
+}
+
+export function machineFacts(): Machine {
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.cpus().length,
+    memoryMb: Math.round(os.totalmem() / 1024 / 1024),
+    loadAverage: round(os.loadavg()[0] ?? 0, 2),
+  };
+}
+
+export interface Revision {
+  commit: string;
+  /** Uncommitted changes outside bench/results when the run started. */
+  dirty: boolean;
+}
+
+export async function revision(repoRoot: string): Promise<Revision> {
+  try {
+    const { stdout: commit } = await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot });
+    const { stdout: status } = await exec('git', ['status', '--porcelain', '--', '.', ':(exclude)bench/results'], { cwd: repoRoot });
+    return { commit: commit.trim(), dirty: status.trim().length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
+export async function saveResult(repoRoot: string, date: Date, commit: string, result: unknown): Promise<string> {
+  const dir = path.join(repoRoot, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  const file = path.join(dir, `${stamp}-${commit}.json`);
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}

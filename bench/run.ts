@@ -1,0 +1,386 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Admin, Kafka } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { serverTraits, type ServerTraits } from '../src/db/client.js';
+import { createKafka } from '../src/kafka/client.js';
+import { loadCatalog } from '../src/services/buy.js';
+import { produceCeiling, writeCeiling, type ProduceCeiling, type WriteCeiling } from './ceilings.js';
+import { Cli } from './cli.js';
+import { measureLatency, type LatencyMeasurement } from './latency.js';
+import { naiveProduce, naiveProject } from './naive.js';
+import {
+  machineFacts,
+  megabytes,
+  renderScaleTable,
+  renderTable,
+  revision,
+  row,
+  saveResult,
+  type Row,
+  type ScaleLine,
+} from './report.js';
+import { measureBuy, measureConsume, prepareWorld, type BuyMeasurement, type ConsumeMeasurement } from './shopctl.js';
+import { encodePool, purchasePool, type Throughput } from './workload.js';
+import { Workspace } from './workspace.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+
+const usage = `npm run bench -- [options]
+
+  --events N           purchases per measurement (default 50000)
+  --scale              run at 10k, 100k and 1M events and compare (10+ minutes on FerretDB)
+  --consume-cap N      in --scale, project at most N of the events of a size (default 200000; 0: all)
+  --naive N            events for the naive way (default 1000, at most --events)
+  --latency-rate R     purchases per second during the latency run (default 200)
+  --latency-seconds S  length of the latency run (default 10)
+  --latency-poll MS    how often the latency run reads the products (default 50)
+  --only WHAT          throughput or latency: run only that part
+  --customers N        customers in the prepared database (default 1000)
+  --products N         products in the prepared database (default 100)
+  --no-save            do not write bench/results/<date>-<commit>.json
+  -h, --help`;
+
+interface Options {
+  sizes: number[];
+  scale: boolean;
+  consumeCap: number | null;
+  naive: number;
+  latencyRate: number;
+  latencySeconds: number;
+  latencyPollMs: number;
+  throughput: boolean;
+  latency: boolean;
+  customers: number;
+  products: number;
+  save: boolean;
+}
+
+function parseOptions(argv: string[]): Options | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      events: { type: 'string' },
+      scale: { type: 'boolean' },
+      'consume-cap': { type: 'string' },
+      naive: { type: 'string' },
+      'latency-rate': { type: 'string' },
+      'latency-seconds': { type: 'string' },
+      'latency-poll': { type: 'string' },
+      only: { type: 'string' },
+      customers: { type: 'string' },
+      products: { type: 'string' },
+      'no-save': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return null;
+  const int = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw.replaceAll('_', ''));
+    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got '${raw}'`);
+    return value;
+  };
+  const scale = Boolean(values.scale);
+  const only = values.only;
+  if (only !== undefined && only !== 'throughput' && only !== 'latency') throw new Error(`--only must be throughput or latency, got '${only}'`);
+  const consumeCap = int('consume-cap', values['consume-cap'], 200_000, 0);
+  return {
+    sizes: scale ? [10_000, 100_000, 1_000_000] : [int('events', values.events, 50_000)],
+    scale,
+    consumeCap: scale && consumeCap > 0 ? consumeCap : null,
+    naive: int('naive', values.naive, 1000),
+    latencyRate: int('latency-rate', values['latency-rate'], 200),
+    latencySeconds: int('latency-seconds', values['latency-seconds'], 10),
+    latencyPollMs: int('latency-poll', values['latency-poll'], 50),
+    throughput: only !== 'latency',
+    latency: only !== 'throughput',
+    customers: int('customers', values.customers, 1000),
+    products: int('products', values.products, 100),
+    save: !values['no-save'],
+  };
+}
+
+const log = (text: string): void => console.error(`bench: ${text}`);
+
+interface SizeResult {
+  events: number;
+  buy: BuyMeasurement;
+  consume: ConsumeMeasurement;
+  produceCeiling: ProduceCeiling;
+  writeCeiling: WriteCeiling;
+  naiveProduce: Throughput;
+  naiveProject: Throughput;
+}
+
+interface Services {
+  workspace: Workspace;
+  cli: Cli;
+  kafka: Kafka;
+  admin: Admin;
+  mongo: MongoClient;
+  server: ServerTraits;
+}
+
+async function measureSize(services: Services, options: Options, events: number): Promise<SizeResult> {
+  const { workspace, cli, kafka, admin, mongo, server } = services;
+  const label = `n${events}`;
+  const world = await workspace.world(label, events);
+  const { config } = world;
+  log(`${label}: preparing ${options.customers} customers and ${options.products} products (make --via db)`);
+  await prepareWorld(cli, world, { customers: options.customers, products: options.products });
+  const worldDb = mongo.db(config.mongodb.db);
+  const catalog = await loadCatalog(worldDb, config.mongodb.db);
+  const pool = purchasePool(catalog, config.inventory.defaultStore, events, 11);
+  const messages = encodePool(pool);
+  const naiveCount = Math.min(events, options.naive);
+
+  const ceilingTopic = workspace.topic(`${label}-ceiling`);
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: ceilingTopic, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor }],
+  });
+  log(`${label}: raw kafkajs produce, ${events} messages`);
+  const produce = await produceCeiling(kafka, ceilingTopic, messages, events);
+  log(`${label}: shopctl buy --random --via kafka, ${events} purchases`);
+  const buy = await measureBuy(cli, world, events, 3);
+  log(`${label}: naive produce, ${naiveCount} messages one by one`);
+  const naiveSend = await naiveProduce(kafka, ceilingTopic, messages, naiveCount);
+
+  const cap = options.consumeCap;
+  log(`${label}: shopctl consume (fresh group, until idle)${cap !== null && cap < events ? `, capped at ${cap}` : ''}`);
+  const consume = await measureConsume(cli, world, admin, {
+    group: workspace.group(`${label}-consume`),
+    expected: events,
+    cap,
+    idleSeconds: 2,
+  });
+
+  const ceilingDb = mongo.db(workspace.database(`${label}_ceiling`));
+  // As many events as consume projected, into an empty database as consume's was: FerretDB
+  // slows down as collections grow, so only equal counts make a fair ratio.
+  const writeCount = consume.count;
+  log(`${label}: raw bulkWrite of the projection's writes, ${writeCount} events`);
+  const write = await writeCeiling({ db: ceilingDb, server }, worldDb, pool, writeCount, {
+    partitions: config.kafka.partitions,
+    topic: ceilingTopic,
+  });
+  if (write.notApplied > 0 || write.unmatched > 0) {
+    log(`${label}: warning: the write ceiling is not faithful (${write.notApplied} events not applied, ${write.unmatched} replaces unmatched)`);
+  }
+  log(`${label}: naive projection, ${naiveCount} updateOne round-trips`);
+  const naiveWrite = await naiveProject(ceilingDb, pool, naiveCount);
+  return { events, buy, consume, produceCeiling: produce, writeCeiling: write, naiveProduce: naiveSend, naiveProject: naiveWrite };
+}
+
+function sizeRows(result: SizeResult): Row[] {
+  const { buy, consume } = result;
+  const capped = consume.capped ? `projected ${consume.count.toLocaleString('en-US')} of ${result.events.toLocaleString('en-US')} (capped)` : undefined;
+  return [
+    row('buy --random --via kafka', 'events/s', {
+      shopctl: buy.perSecond,
+      ceiling: result.produceCeiling.perSecond,
+      naive: result.naiveProduce.perSecond,
+    }),
+    row('consume, whole command minus idle wait', 'events/s', {
+      shopctl: consume.perSecond,
+      ceiling: result.writeCeiling.perSecond,
+      naive: result.naiveProject.perSecond,
+      ...(capped ? { note: capped } : {}),
+    }),
+    row('consume, steady (first to last commit)', 'events/s', {
+      shopctl: consume.steady?.perSecond ?? null,
+      ceiling: result.writeCeiling.perSecond,
+      naive: result.naiveProject.perSecond,
+    }),
+    row('peak RSS of buy', 'MB', { shopctl: megabytes(buy.peakRss) }),
+    row('peak RSS of consume', 'MB', { shopctl: megabytes(consume.peakRss) }),
+  ];
+}
+
+function latencyRows(latency: LatencyMeasurement | null): Row[] {
+  if (!latency) return [];
+  const at = `at ${latency.rate}/s`;
+  return [
+    row(`produce to visible p50 ${at}`, 'ms', { shopctl: latency.p50Ms }),
+    row(`produce to visible p99 ${at}`, 'ms', { shopctl: latency.p99Ms }),
+  ];
+}
+
+function scaleLines(results: readonly SizeResult[]): ScaleLine[] {
+  const line = (figure: string, unit: ScaleLine['unit'], pick: (result: SizeResult) => number | null): ScaleLine => ({
+    figure,
+    unit,
+    values: results.map(pick),
+  });
+  return [
+    line('buy --random --via kafka', 'events/s', (r) => r.buy.perSecond),
+    line('  raw produce ceiling', 'events/s', (r) => r.produceCeiling.perSecond),
+    line('consume, minus idle wait', 'events/s', (r) => r.consume.perSecond),
+    line('consume, steady', 'events/s', (r) => r.consume.steady?.perSecond ?? null),
+    line('  events projected', 'events', (r) => r.consume.count),
+    line('  raw bulkWrite ceiling', 'events/s', (r) => r.writeCeiling.perSecond),
+    line('peak RSS of buy', 'MB', (r) => megabytes(r.buy.peakRss)),
+    line('peak RSS of consume', 'MB', (r) => megabytes(r.consume.peakRss)),
+  ];
+}
+
+async function reachable(config: Config): Promise<boolean> {
+  const admin = createKafka(config, '-bench-probe').admin();
+  const mongo = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 2000 });
+  try {
+    await admin.connect();
+    await mongo.connect();
+    await mongo.db('admin').command({ ping: 1 });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await mongo.close().catch(() => undefined);
+  }
+}
+
+/** Brings the local stack up when it does not answer (stack:up leaves running services alone). */
+async function ensureStack(config: Config): Promise<void> {
+  if (await reachable(config)) return;
+  log('the stack does not answer: npm run stack:up');
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn('npm', ['run', 'stack:up'], { cwd: repoRoot, stdio: ['ignore', process.stderr, process.stderr] });
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0 || !(await reachable(config))) throw new Error('the local stack could not be started (npm run stack:up)');
+}
+
+async function kafkaVersion(admin: Admin): Promise<string | null> {
+  try {
+    const cluster = await admin.describeCluster();
+    const broker = cluster.brokers[0];
+    if (!broker) return null;
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 4 /* BROKER */, name: String(broker.nodeId), configNames: ['inter.broker.protocol.version'] }],
+    });
+    return resources[0]?.configEntries[0]?.configValue ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) {
+    console.log(usage);
+    return 0;
+  }
+  const date = new Date();
+  const { config: base } = await loadConfig({ cwd: repoRoot });
+  await ensureStack(base);
+  const rev = await revision(repoRoot);
+  const machine = machineFacts();
+  const workspace = await Workspace.create(base);
+  const kafka = createKafka(base, '-bench');
+  const admin = kafka.admin();
+  const mongo = new MongoClient(base.mongodb.uri, { serverSelectionTimeoutMS: base.mongodb.serverSelectionTimeoutMs });
+  let cli: Cli | null = null;
+  let cleaned: Promise<void> | null = null;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      // Children leave their consumer groups first, so that the groups can be deleted.
+      await cli?.stopAll('SIGTERM');
+      const problems = await workspace.cleanup(admin, mongo);
+      for (const problem of problems) log(`cleanup: ${problem}`);
+      await admin.disconnect().catch(() => undefined);
+      await mongo.close().catch(() => undefined);
+    })());
+  const interrupted = () => {
+    log('interrupted: cleaning up');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  try {
+    await admin.connect();
+    await mongo.connect();
+    const server = await serverTraits(mongo.db('admin'));
+    log(`run ${workspace.id}: ${machine.cores} cores, load ${machine.loadAverage}, ${server.kind} ${server.version}; building the CLI`);
+    cli = await Cli.build(repoRoot, workspace.dir);
+    if (cli.warning) log(`warning: ${cli.warning}`);
+    const rssFloor = (await cli.run(['--version'])).peakRss;
+    const services: Services = { workspace, cli, kafka, admin, mongo, server };
+
+    const results: SizeResult[] = [];
+    if (options.throughput) {
+      for (const events of options.sizes) results.push(await measureSize(services, options, events));
+    }
+
+    let latency: LatencyMeasurement | null = null;
+    if (options.latency) {
+      log(`latency: consume running, buy --random --rate ${options.latencyRate} for ${options.latencySeconds}s`);
+      const latencyWorld = await workspace.world('latency', options.latencyRate * options.latencySeconds);
+      await prepareWorld(cli, latencyWorld, { customers: options.customers, products: options.products });
+      latency = await measureLatency(cli, latencyWorld, admin, mongo.db(latencyWorld.config.mongodb.db), {
+        rate: options.latencyRate,
+        seconds: options.latencySeconds,
+        group: workspace.group('latency-consume'),
+        pollMs: options.latencyPollMs,
+      });
+      log(`latency: saw ${latency.observed} of ${latency.events} purchases become visible; a round of probes every ${latency.pollEveryMs} ms took ${latency.roundTookMs} ms (${latency.lookupsPerRound} lookups by _id)`);
+    }
+
+    // One table per size; the latency (measured once, independent of size) goes with the last.
+    const tables = (results.length > 0 ? results : [null]).map((result, index, all) => ({
+      events: result?.events ?? null,
+      rows: [
+        ...(result ? sizeRows(result) : []),
+        ...(index === all.length - 1 ? latencyRows(latency) : []),
+        row('RSS of `shopctl --version` (floor)', 'MB', { shopctl: megabytes(rssFloor) }),
+      ],
+    }));
+    console.log('');
+    const where = `commit ${rev.commit}${rev.dirty ? ' (+ uncommitted changes)' : ''}, ${machine.cores} cores, ${server.kind} ${server.version}`;
+    for (const table of tables) {
+      const size = table.events === null ? 'latency only' : `${table.events.toLocaleString('en-US')} events`;
+      console.log(renderTable(table.rows, `shopctl benchmark: ${size}, ${where}`));
+    }
+    if (options.scale && results.length > 1) console.log(`\n${renderScaleTable(options.sizes, scaleLines(results))}`);
+
+    if (options.save) {
+      const file = await saveResult(repoRoot, date, rev.commit, {
+        schema: 1,
+        date: date.toISOString(),
+        commit: rev.commit,
+        dirty: rev.dirty,
+        machine,
+        servers: {
+          kafka: { brokers: base.kafka.brokers, version: await kafkaVersion(admin), partitions: base.kafka.partitions },
+          mongodb: server,
+        },
+        options,
+        tables,
+        sizes: results,
+        latency,
+        rssFloorBytes: rssFloor,
+      });
+      log(`saved ${path.relative(repoRoot, file)}`);
+    }
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  },
+);
