@@ -6,6 +6,7 @@ import { configCommand } from './commands/config.js';
 import { consumeCommand } from './commands/consume.js';
 import { errorsCommand } from './commands/errors.js';
 import { historyCommand } from './commands/history.js';
+import { importCommand } from './commands/import.js';
 import { listCommand } from './commands/list.js';
 import { makeCommand } from './commands/make.js';
 import { reportCommand } from './commands/report.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     makeCommand(),
     buyCommand(),
     consumeCommand(),
+    importCommand(),
     listCommand(),
     stockCommand(),
     historyCommand(),

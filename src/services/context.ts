@@ -44,11 +44,17 @@ export async function createContext(options: GlobalOptions, overrides: Record<st
     config,
     output,
     kafka: () => (kafka ??= createKafka(config)),
+    // A failed connection is not remembered: the next call (a watcher's next try) connects again.
     database: () =>
-      (database ??= connectDatabase(config).then(async (db) => {
-        await ensureIndexes(db.db);
-        return db;
-      })),
+      (database ??= connectDatabase(config)
+        .then(async (db) => {
+          await ensureIndexes(db.db);
+          return db;
+        })
+        .catch((error: unknown) => {
+          database = undefined;
+          throw error;
+        })),
     close: async () => {
       if (database) await (await database.catch(() => null))?.close();
     },

@@ -123,7 +123,8 @@ export async function importFile(file: string, options: ImportOptions): Promise<
   const name = path.basename(file);
   const chunkRows = options.chunkRows ?? IMPORT_CHUNK_ROWS;
   const { sink, errors } = options;
-  const before = sink ? { ...sink.totals(), rejected: sink.totals().rejected.length } : null;
+  // A sink's totals are cumulative: this file's share is the difference.
+  const before = sink ? { written: sink.totals().written, duplicates: sink.totals().duplicates } : null;
   const summary: ImportSummary = {
     file: name,
     path: file,

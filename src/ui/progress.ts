@@ -11,7 +11,8 @@ export interface Progress {
 }
 
 export function createProgress(output: Output, initial: string, options: { plainEveryMs?: number } = {}): Progress {
-  if (output.isTty) {
+  // A pseudo-terminal that reports 0 columns makes ora redraw forever: treat it as no TTY.
+  if (output.isTty && (process.stderr.columns ?? 0) > 0) {
     const spinner: Ora = ora({ text: initial, stream: process.stderr }).start();
     return {
       update: (text) => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   CsvReader,
   headerProblems,
@@ -312,8 +312,13 @@ describe('one file', () => {
 
 // The service with in-memory sinks: streaming, chunking, the errors topic records. No services.
 describe('importFile', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
   const temp = async (name: string, text: string): Promise<string> => {
     const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-csv-'));
+    dirs.push(dir);
     const file = path.join(dir, name);
     await writeFile(file, text);
     return file;
