@@ -56,6 +56,7 @@ export class RecordingDb {
       find: (filter: Filter) => ({
         toArray: () => Promise.resolve(idsOf(filter, name).flatMap((id) => store.get(id) ?? [])),
       }),
+      findOne: (filter: Filter) => Promise.resolve(idsOf(filter, name).map((id) => store.get(id) ?? null)[0] ?? null),
       insertMany: (docs: Doc[], options: unknown) => {
         this.commands.push({ collection: name, method: 'insertMany', payload: docs, options });
         docs.forEach(keep);
