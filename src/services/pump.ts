@@ -25,9 +25,17 @@ export function chunkForRate(rate: number | undefined, max = 1000): number {
 export async function pump(chunks: Iterable<ShopEvent[]>, sink: EventSink, options: PumpOptions = {}): Promise<PumpResult> {
   const start = Date.now();
   let count = 0;
-  for (const chunk of chunks) {
+  const iterator = chunks[Symbol.iterator]();
+  let next = iterator.next();
+  while (!next.done) {
     if (options.signal?.aborted) break;
-    await sink.write(chunk);
+    const chunk = next.value;
+    // Generate the next chunk while this one is on its way (generation is CPU, sending is I/O);
+    // the sink still sees one write at a time, in order.
+    const sending = sink.write(chunk);
+    sending.catch(() => undefined);
+    next = iterator.next();
+    await sending;
     count += chunk.length;
     options.onProgress?.(count, Date.now() - start);
     if (options.rate !== undefined) {
