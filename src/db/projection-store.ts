@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Db } from 'mongodb';
+import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import type { AnyDoc, CollectionName, Created, JournalEntry } from '../domain/documents.js';
 import {
   positionLabel,
@@ -13,8 +13,8 @@ import {
 } from '../domain/projector.js';
 import type { ServerTraits } from './client.js';
 import { collectionOf, journalOf } from './collections.js';
+import { duplicateKeyIndexes } from './write-errors.js';
 
-const DUPLICATE_KEY = 11000;
 const MAX_CONFLICT_ROUNDS = 8;
 
 export interface ApplyResult {
@@ -257,15 +257,6 @@ async function writeChanges(target: ProjectionTarget, changes: readonly Change[]
     if (suspect.length > 0) lost.push(...(await verify(db, collection, suspect)));
   }
   return lost;
-}
-
-/** The indexes of the operations that failed on a duplicate key; rethrows any other failure. */
-function duplicateKeyIndexes(error: unknown): number[] {
-  if (!(error instanceof MongoBulkWriteError)) throw error;
-  const raw: unknown = error.writeErrors;
-  const errors = (Array.isArray(raw) ? raw : [raw]) as Array<{ code: number; index: number }>;
-  if (errors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
-  return errors.map((writeError) => writeError.index);
 }
 
 // A write landed when the stored document names the last event this writer applied to it.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MongoBulkWriteError, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { duplicateKeyIndexes } from './write-errors.js';
 
 const LOCKS = 'locks';
 const LEASE_MS = 30_000;
@@ -34,9 +35,7 @@ export async function withStockLocks<T>(db: Db, keys: readonly string[], work: (
       await locks.insertMany(unique.map((key) => ({ _id: `stock:${key}`, owner, expiresAt })), { ordered: false });
       break;
     } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const raw: unknown = error.writeErrors;
-      const failed = new Set((Array.isArray(raw) ? raw : [raw]).map((entry) => (entry as { index: number }).index));
+      const failed = new Set(duplicateKeyIndexes(error));
       unique.forEach((key, index) => {
         if (!failed.has(index)) taken.push(`stock:${key}`);
       });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Config } from '../../src/config/schema.js';
 import { IMPORT_HEADER } from '../../src/domain/csv.js';
+import type { ImportSummary } from '../../src/services/import.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { connectTestMongo, testConfig, testKafka, uniqueName, waitFor, type TestMongo } from '../helpers/env.js';
 
@@ -17,17 +18,7 @@ import { connectTestMongo, testConfig, testKafka, uniqueName, waitFor, type Test
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'import');
 const HEADER = IMPORT_HEADER.join(',');
 
-interface Summary {
-  file: string;
-  rows: { read: number; accepted: number; rejected: number };
-  rejectedByReason: Record<string, number>;
-  written: number;
-  duplicates: number;
-  refused: number;
-  refusedByReason: Record<string, number>;
-  errorsSent: number;
-  exitCode: number;
-}
+type Summary = ImportSummary & { exitCode: number };
 
 interface World {
   config: Config;
