@@ -42,7 +42,7 @@ export interface RunningProjector {
 }
 
 /** Events per MongoDB round-trip group; a Kafka batch larger than this is applied in chunks. */
-export const PROJECTOR_CHUNK = 2000;
+export const PROJECTOR_CHUNK = 5000;
 /** Messages per produce request to the retry and dead-letter topics (stays under message.max.bytes). */
 const SIDE_SEND = 200;
 
