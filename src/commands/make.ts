@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { isLocale } from '../domain/generators.js';
 import { UsageError } from '../errors.js';
+import { isLocale, loadLocale } from '../services/locales.js';
 import { customerEvents, productEvents } from '../services/make.js';
 import { createRuntime } from '../services/runtime.js';
 import { examples, nonNegativeInt, positiveInt, run, viaOption, type Via } from './shared.js';
@@ -40,7 +40,7 @@ export function makeCommand(): Command {
           what: 'customers',
           via: options.via,
           total: count,
-          chunks: customerEvents(runtime, count, locale),
+          chunks: customerEvents(runtime, count, await loadLocale(locale)),
           json: Boolean(options.json),
         });
       }),

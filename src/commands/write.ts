@@ -1,8 +1,7 @@
-import type { ShopEvent } from '../domain/events.js';
 import { ExitCode, ShopctlError } from '../errors.js';
 import type { Context } from '../services/context.js';
 import { pump } from '../services/pump.js';
-import { openSink } from '../services/sinks.js';
+import { openSink, type Chunk } from '../services/sinks.js';
 import { createProgress, formatRate } from '../ui/progress.js';
 import { printWriteSummary } from '../ui/write-summary.js';
 import type { Via } from './shared.js';
@@ -11,7 +10,7 @@ export interface WriteRun {
   what: string;
   via: Via;
   total: number;
-  chunks: Iterable<ShopEvent[]>;
+  chunks: Iterable<Chunk> | AsyncIterable<Chunk>;
   rate?: number | undefined;
   json: boolean;
 }

@@ -7,11 +7,12 @@ export const CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 // Structured mode: the whole envelope is the value; id and type are repeated as headers so
 // tools (and the dead-letter inspector) can read them without parsing the value.
 export function encodeEvent(event: ShopEvent): Message {
-  return {
-    key: routeOf(event).key,
-    value: JSON.stringify(event),
-    headers: { 'content-type': CONTENT_TYPE, ce_id: event.id, ce_type: event.type },
-  };
+  return eventMessage(routeOf(event).key, JSON.stringify(event), event.id, event.type);
+}
+
+/** The message for an event already serialised (by a generator thread, say). */
+export function eventMessage(key: string, value: string, id: string, type: string): Message {
+  return { key, value, headers: { 'content-type': CONTENT_TYPE, ce_id: id, ce_type: type } };
 }
 
 export type DecodeResult = ValidationResult | { ok: false; reason: 'invalid_json'; message: string };

@@ -1,19 +1,39 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { ShopEvent } from '../domain/events.js';
-import { routeOf } from '../domain/routing.js';
+import { routeOf, type Stream } from '../domain/routing.js';
 import { connectOrExplain } from './client.js';
 import { encodeEvent } from './codec.js';
 import { ensureTopics, topicOf, withAdmin } from './topics.js';
 
 /**
- * Messages per produce request: large enough to amortise the round-trip, small enough that the
- * share of one partition (keys can be skewed) stays under the broker's 1 MB message.max.bytes.
+ * Bytes of messages per produce request. Keys can be skewed, so all of a request may land on one
+ * partition, whose record batch must stay under the broker's message.max.bytes (1 MB by
+ * default): ~1,750 purchases. Measured with kafkajs on the local stack: ~15 % more messages/s
+ * than requests of 1,000, and larger requests (split over partitions) are no faster.
  */
-export const SEND_BATCH_SIZE = 1000;
+export const MAX_REQUEST_BYTES = 900_000;
+
+/** What a message adds to a request, roughly: key, value, headers and the record's framing. */
+export function messageBytes(message: Message): number {
+  let bytes = byteLength(message.key) + byteLength(message.value) + 20;
+  for (const name in message.headers) bytes += name.length + byteLength(message.headers[name]) + 2;
+  return bytes;
+}
+
+function byteLength(value: unknown): number {
+  return typeof value === 'string' || Buffer.isBuffer(value) ? Buffer.byteLength(value) : 0;
+}
+
+/** Messages of one stream, encoded already (see `encodeEvent`), e.g. by a generator thread. */
+export interface EncodedChunk {
+  stream: Stream;
+  messages: Message[];
+}
 
 export interface EventPublisher {
   publish(events: readonly ShopEvent[]): Promise<void>;
+  publishEncoded(chunk: EncodedChunk): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -29,22 +49,39 @@ export async function connectPublisher(kafka: Kafka, config: Config): Promise<Ev
   await connectOrExplain(config, () => producer.connect());
   return {
     async publish(events) {
-      for (let start = 0; start < events.length; start += SEND_BATCH_SIZE) {
-        const topicMessages = groupByTopic(config, events.slice(start, start + SEND_BATCH_SIZE));
-        await producer.sendBatch({ acks: -1, topicMessages });
-      }
+      await sendInRequests(producer, function* () {
+        for (const event of events) yield [topicOf(config, routeOf(event).stream), encodeEvent(event)] as const;
+      }());
+    },
+    async publishEncoded(chunk) {
+      const topic = topicOf(config, chunk.stream);
+      await sendInRequests(
+        producer,
+        chunk.messages.map((message) => [topic, message] as const),
+      );
     },
     disconnect: () => producer.disconnect(),
   };
 }
 
-export function groupByTopic(config: Config, events: readonly ShopEvent[]): Array<{ topic: string; messages: Message[] }> {
-  const byTopic = new Map<string, Message[]>();
-  for (const event of events) {
-    const topic = topicOf(config, routeOf(event).stream);
-    const list = byTopic.get(topic) ?? [];
-    list.push(encodeEvent(event));
-    byTopic.set(topic, list);
+// Sends messages (encoded as they are reached, so memory stays at one request) in produce
+// requests of at most MAX_REQUEST_BYTES, one request at a time, in order.
+async function sendInRequests(producer: Producer, messages: Iterable<readonly [string, Message]>): Promise<void> {
+  let request = new Map<string, Message[]>();
+  let bytes = 0;
+  const send = async (): Promise<void> => {
+    const topicMessages = [...request].map(([topic, list]) => ({ topic, messages: list }));
+    request = new Map();
+    bytes = 0;
+    await producer.sendBatch({ acks: -1, topicMessages });
+  };
+  for (const [topic, message] of messages) {
+    const size = messageBytes(message);
+    if (bytes > 0 && bytes + size > MAX_REQUEST_BYTES) await send();
+    const list = request.get(topic);
+    if (list) list.push(message);
+    else request.set(topic, [message]);
+    bytes += size;
   }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  if (bytes > 0) await send();
 }

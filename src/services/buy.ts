@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { CustomerDoc, ProductDoc } from '../domain/documents.js';
-import { createEvent, type ShopEvent } from '../domain/events.js';
+import { createEvent, envelopeOf, type ShopEvent } from '../domain/events.js';
 import { createFaker, generatePurchase, type CatalogEntry } from '../domain/generators.js';
 import { UsageError, ShopctlError } from '../errors.js';
 import { context } from './make.js';
@@ -36,11 +36,11 @@ export function* randomPurchaseEvents(
   options: { count: number; store: string; chunk: number; maxQuantity?: number },
 ): Generator<ShopEvent[]> {
   const faker = createFaker(runtime.seed);
+  const choices = { ...catalog, store: options.store, ...(options.maxQuantity ? { maxQuantity: options.maxQuantity } : {}) };
   for (let made = 0; made < options.count; made += options.chunk) {
     const events: ShopEvent[] = [];
     for (let i = made; i < Math.min(options.count, made + options.chunk); i += 1) {
-      const data = generatePurchase(faker, { ...catalog, store: options.store, ...(options.maxQuantity ? { maxQuantity: options.maxQuantity } : {}) });
-      events.push(createEvent('shop.purchase.made.v1', data, context(runtime)));
+      events.push(envelopeOf('shop.purchase.made.v1', generatePurchase(faker, choices), context(runtime)));
     }
     yield events;
   }

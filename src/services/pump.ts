@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ShopEvent } from '../domain/events.js';
-import type { EventSink } from './sinks.js';
+import { chunkSize, type Chunk, type EventSink } from './sinks.js';
 
 export interface PumpOptions {
   /** Events per second at most; undefined: as fast as the sink takes them. */
@@ -21,28 +20,35 @@ export function chunkForRate(rate: number | undefined, max = 1000): number {
 }
 
 // Feeds chunks of events to a sink, pacing them when a rate is set (the schedule is kept
-// against the start time, so a slow send is caught up rather than accumulated).
-export async function pump(chunks: Iterable<ShopEvent[]>, sink: EventSink, options: PumpOptions = {}): Promise<PumpResult> {
+// against the start time, so a slow send is caught up rather than accumulated). Chunks come
+// from a generator (made here, on demand) or from an async source such as a generator thread.
+export async function pump(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, sink: EventSink, options: PumpOptions = {}): Promise<PumpResult> {
   const start = Date.now();
   let count = 0;
-  const iterator = chunks[Symbol.iterator]();
-  let next = iterator.next();
-  while (!next.done) {
-    if (options.signal?.aborted) break;
-    const chunk = next.value;
-    // Generate the next chunk while this one is on its way (generation is CPU, sending is I/O);
-    // the sink still sees one write at a time, in order.
-    const sending = sink.write(chunk);
-    sending.catch(() => undefined);
-    next = iterator.next();
-    await sending;
-    count += chunk.length;
-    options.onProgress?.(count, Date.now() - start);
-    if (options.rate !== undefined) {
-      const due = start + (count * 1000) / options.rate;
-      const wait = due - Date.now();
-      if (wait > 0) await sleep(wait);
+  const iterator = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
+  try {
+    let next = await iterator.next();
+    while (!next.done) {
+      if (options.signal?.aborted) break;
+      const chunk = next.value;
+      // Make the next chunk while this one is on its way (making is CPU, sending is I/O);
+      // the sink still sees one write at a time, in order.
+      const sending = sink.write(chunk);
+      sending.catch(() => undefined);
+      const following = Promise.resolve(iterator.next());
+      following.catch(() => undefined);
+      await sending;
+      count += chunkSize(chunk);
+      options.onProgress?.(count, Date.now() - start);
+      if (options.rate !== undefined) {
+        const due = start + (count * 1000) / options.rate;
+        const wait = due - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
+      next = await following;
     }
+  } finally {
+    await iterator.return?.();
   }
   return { count, elapsedMs: Date.now() - start };
 }

@@ -3,7 +3,7 @@ import { withStockLocks } from '../db/stock-locks.js';
 import { writesOf } from '../domain/projector.js';
 import type { ShopEvent } from '../domain/events.js';
 import type { RejectReason } from '../domain/projector.js';
-import { connectPublisher } from '../kafka/publisher.js';
+import { connectPublisher, type EncodedChunk } from '../kafka/publisher.js';
 import type { Context } from './context.js';
 
 export interface Rejection {
@@ -18,12 +18,23 @@ export interface SinkTotals {
   rejected: Rejection[];
 }
 
+/** What a sink takes: events, or (Kafka only) events a generator thread encoded already. */
+export type Chunk = readonly ShopEvent[] | EncodedChunk;
+
+export function isEncoded(chunk: Chunk): chunk is EncodedChunk {
+  return 'messages' in chunk;
+}
+
+export function chunkSize(chunk: Chunk): number {
+  return isEncoded(chunk) ? chunk.messages.length : chunk.length;
+}
+
 // Where a writing command's events go. Both paths take the same events; only the transport
 // differs: the db sink projects them now, the kafka sink publishes them for `consume`.
 export interface EventSink {
   readonly via: 'db' | 'kafka';
   readonly target: string;
-  write(events: readonly ShopEvent[]): Promise<void>;
+  write(chunk: Chunk): Promise<void>;
   totals(): SinkTotals;
   close(): Promise<void>;
 }
@@ -37,9 +48,9 @@ export async function openSink(context: Context, via: 'db' | 'kafka'): Promise<E
   return {
     via,
     target: context.config.kafka.brokers.join(','),
-    async write(events) {
-      await publisher.publish(events);
-      totals.written += events.length;
+    async write(chunk) {
+      await (isEncoded(chunk) ? publisher.publishEncoded(chunk) : publisher.publish(chunk));
+      totals.written += chunkSize(chunk);
     },
     totals: () => totals,
     close: () => publisher.disconnect(),
@@ -51,7 +62,10 @@ export function dbSink(target: ProjectionTarget, name: string): EventSink {
   return {
     via: 'db',
     target: name,
-    async write(events) {
+    async write(chunk) {
+      // Projecting needs the events themselves; encoded chunks are made for Kafka only.
+      if (isEncoded(chunk)) throw new Error('the db path takes events, not encoded messages');
+      const events = chunk;
       // Other processes may write the same stock levels at the same time: take their leases.
       const keys = events.flatMap((event) => writesOf(event).filter((ref) => ref.collection === 'stock').map((ref) => ref.id));
       const result = await withStockLocks(target.db, keys, () => applyEvents(target, events.map((event) => ({ event }))));

@@ -6,6 +6,7 @@ import { createKafka } from '../../src/kafka/client.js';
 import { connectPublisher } from '../../src/kafka/publisher.js';
 import { startProjector, type ProjectorTotals } from '../../src/kafka/projector-consumer.js';
 import { randomPurchaseEvents } from '../../src/services/buy.js';
+import { englishLocale } from '../../src/domain/generators.js';
 import { customerEvents, productEvents } from '../../src/services/make.js';
 import { createRuntime } from '../../src/services/runtime.js';
 
@@ -24,7 +25,7 @@ export interface Scenario {
 /** Seeded customers, products and purchases among them, with a fixed clock. */
 export function scenario(seed: number, sizes = { customers: 20, products: 10, purchases: 300 }): Scenario {
   const runtime = createRuntime(seed, fixedClock());
-  const customers = [...customerEvents(runtime, sizes.customers, 'en')].flat();
+  const customers = [...customerEvents(runtime, sizes.customers, englishLocale)].flat();
   // Each product with goods received at 'online', plenty for the purchases.
   const products = [...productEvents(runtime, sizes.products, 'EUR', { store: 'online', quantity: 100_000 })].flat();
   const catalog = {

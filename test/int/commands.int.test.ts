@@ -4,8 +4,11 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
+import { THREAD_MIN_COUNT } from '../../src/commands/buy.js';
+import { loadCatalog, randomPurchaseEvents } from '../../src/services/buy.js';
+import { createRuntime } from '../../src/services/runtime.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, waitFor, type TestMongo } from '../helpers/env.js';
+import { connectTestMongo, testConfig, testKafka, waitFor, type TestMongo } from '../helpers/env.js';
 
 // The commands as a user runs them: the real CLI against the local stack, with a config file
 // that gives this file its own database, topics and consumer group.
@@ -103,6 +106,52 @@ describe('shopctl commands', () => {
     expect(paced.code, paced.stderr).toBe(0);
     // 40 purchases at 20/s cannot finish in much under two seconds.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1800);
+  });
+
+  it('publishes a large unpaced run from its generator thread: the purchases a seed gives, each once, in order per key', async () => {
+    // Topics of its own, so that the other tests' consumers do not see these purchases.
+    const own: Config = { ...config, kafka: { ...config.kafka, topics: { ...config.kafka.topics, inventory: `${config.kafka.topics.inventory}-threaded` } } };
+    const ownFile = path.join(path.dirname(file), 'threaded.yaml');
+    await writeFile(ownFile, stringify(own));
+    const count = THREAD_MIN_COUNT;
+    const bought = await runCli(['--config', ownFile, 'buy', '--random', '--count', String(count), '--seed', '21', '--via', 'kafka', '--json'], {}, { timeoutMs: 60_000 });
+    expect(bought.code, bought.stderr).toBe(0);
+    expect(json<{ count: number }>(bought.stdout).count).toBe(count);
+
+    const catalog = await loadCatalog(mongo.db, own.mongodb.db);
+    const options = { count, store: own.inventory.defaultStore, chunk: 1000 };
+    const expected = [...randomPurchaseEvents(createRuntime(21), catalog, options)].flat();
+    const position = new Map(expected.map((event, index) => [event.id, index]));
+
+    const kafka = testKafka(own);
+    const consumer = kafka.consumer({ groupId: `${own.kafka.groupId}-threaded-reader` });
+    const byPartition = new Map<number, string[]>();
+    let seen = 0;
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: own.kafka.topics.inventory, fromBeginning: true });
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          const list = byPartition.get(batch.partition) ?? [];
+          for (const message of batch.messages) list.push(String(message.headers?.ce_id));
+          byPartition.set(batch.partition, list);
+          seen += batch.messages.length;
+          await Promise.resolve();
+        },
+      });
+      await waitFor(() => (seen >= count ? true : undefined), 30_000, `${count} purchases on the topic`);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // anything beyond `count` would show now
+    } finally {
+      await consumer.disconnect();
+    }
+    const ids = [...byPartition.values()].flat();
+    expect(ids).toHaveLength(count);
+    expect(new Set(ids).size).toBe(count);
+    expect(ids.every((id) => position.has(id))).toBe(true);
+    for (const list of byPartition.values()) {
+      const order = list.map((id) => position.get(id) ?? -1);
+      expect(order.every((value, index) => index === 0 || value > (order[index - 1] ?? -1))).toBe(true);
+    }
   });
 
   it('finishes the batch, commits and exits 0 with the totals on SIGTERM', async () => {

@@ -19,7 +19,7 @@ import {
 } from '../../src/domain/csv.js';
 import type { ShopEvent } from '../../src/domain/events.js';
 import { checkImportFile, importErrorMessage, importFile, UnusableFileError, type ErrorSink, type ImportProblem } from '../../src/services/import.js';
-import type { EventSink, SinkTotals } from '../../src/services/sinks.js';
+import { isEncoded, type EventSink, type SinkTotals } from '../../src/services/sinks.js';
 
 const HEADER = IMPORT_HEADER.join(',');
 const ID = '4f9c1d2e-8a7b-4c3d-9e1f-2a3b4c5d6e7f';
@@ -331,7 +331,9 @@ describe('importFile', () => {
     const sink: EventSink = {
       via: 'db',
       target: 'memory',
-      write(events) {
+      write(chunk) {
+        if (isEncoded(chunk)) throw new Error('memory sink: events only');
+        const events = chunk;
         writes.push(events.length);
         for (const event of events) {
           const reason = refuse(event);
