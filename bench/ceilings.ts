@@ -7,7 +7,7 @@ import { collectionNames } from '../src/domain/documents.js';
 import type { PurchaseMade } from '../src/domain/events.js';
 import type { ProjectionInput } from '../src/domain/projector.js';
 import { positionKey } from '../src/kafka/codec.js';
-import { RecordingDb, replay, type Doc } from './recorder.js';
+import { RecordingDb, replay, type Doc, type WriteTimings } from './recorder.js';
 import { byPartition, cycledId, encodePool, PROJECTOR_CHUNK, safeBatchSize, throughput, type Throughput } from './workload.js';
 
 export interface ProduceVariant {
@@ -72,6 +72,8 @@ export interface WriteCeiling extends Throughput {
   notApplied: number;
   /** Replaces that matched no document on replay (should be 0). */
   unmatched: number;
+  /** Where the write time went, per collection and command. */
+  timings: WriteTimings;
 }
 
 /**
@@ -108,6 +110,7 @@ export async function writeCeiling(
   let notApplied = 0;
   let unmatched = 0;
   let spent = 0;
+  const timings: WriteTimings = {};
   while (written < count) {
     for (let p = 0; p < partitions.length && written < count; p += 1) {
       const indexes = partitions[p] ?? [];
@@ -121,7 +124,7 @@ export async function writeCeiling(
         notApplied += outcomes.filter((outcome) => outcome.status !== 'applied').length;
         const recorded = recorder.take();
         const started = performance.now();
-        unmatched += await replay(db, recorded);
+        unmatched += await replay(db, recorded, timings);
         spent += performance.now() - started;
         commands += recorded.length;
         written += inputs.length;
@@ -129,5 +132,5 @@ export async function writeCeiling(
     }
     cycle += 1;
   }
-  return { ...throughput(written, spent), commands, chunk: PROJECTOR_CHUNK, notApplied, unmatched };
+  return { ...throughput(written, spent), commands, chunk: PROJECTOR_CHUNK, notApplied, unmatched, timings };
 }

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { access, copyFile, readFile, symlink } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { envVariables } from '../src/config/env.js';
@@ -39,14 +39,26 @@ export class Cli {
     readonly warning: string | null,
   ) {}
 
-  static async build(repoRoot: string, dir: string): Promise<Cli> {
+  /**
+   * Compiles the working tree, or with `ref` that commit (`git archive` of its sources, built
+   * against today's node_modules: a baseline whose dependencies differ is not comparable).
+   */
+  static async build(repoRoot: string, dir: string, ref?: string): Promise<Cli> {
     const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-    const out = path.join(dir, 'cli');
+    const out = path.join(dir, ref ? 'baseline' : 'cli');
     const entry = path.join(out, 'dist', 'cli.js');
+    let source = repoRoot;
+    if (ref) {
+      source = path.join(dir, 'baseline-src');
+      await mkdir(source, { recursive: true });
+      const files = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src'];
+      await run('sh', ['-c', `git archive --format=tar "$1" ${files.join(' ')} | tar -x -C "$2"`, 'sh', ref, source], { cwd: repoRoot });
+      await symlink(path.join(repoRoot, 'node_modules'), path.join(source, 'node_modules'), 'dir');
+    }
     let warning: string | null = null;
     try {
-      await run(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', path.join(out, 'dist'), '--sourceMap', 'false'], {
-        cwd: repoRoot,
+      await run(process.execPath, [tsc, '-p', path.join(source, 'tsconfig.build.json'), '--outDir', path.join(out, 'dist'), '--sourceMap', 'false'], {
+        cwd: source,
       });
     } catch (error) {
       // tsc still emits when the sources have type errors: measure what was emitted, but say so.
@@ -55,7 +67,7 @@ export class Cli {
       warning = `the sources do not typecheck; measuring what tsc emitted anyway:\n${output.split('\n').slice(0, 5).join('\n')}`;
     }
     // dist/cli.js reads ../package.json; packages resolve through the symlinked node_modules.
-    await copyFile(path.join(repoRoot, 'package.json'), path.join(out, 'package.json'));
+    await copyFile(path.join(source, 'package.json'), path.join(out, 'package.json'));
     await symlink(path.join(repoRoot, 'node_modules'), path.join(out, 'node_modules'), 'dir');
     // The config file given with --config is the whole truth: SHOPCTL_* variables would override it.
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true' };

@@ -90,11 +90,19 @@ function idsOf(filter: Filter, collection: string): string[] {
   throw new Error(`bench recorder: find on ${collection} by ${JSON.stringify(filter)} is not supported; extend bench/recorder.ts`);
 }
 
-/** Sends recorded commands to MongoDB; returns the replaces that matched nothing (0 when faithful). */
-export async function replay(db: Db, commands: readonly WriteCommand[]): Promise<number> {
+/** Milliseconds and documents per kind of write ("purchases insertMany", "stock bulkWrite", …). */
+export type WriteTimings = Record<string, { ms: number; docs: number; commands: number }>;
+
+/**
+ * Sends recorded commands to MongoDB; returns the replaces that matched nothing (0 when
+ * faithful). `timings` collects where the time went.
+ */
+export async function replay(db: Db, commands: readonly WriteCommand[], timings: WriteTimings = {}): Promise<number> {
   let unmatched = 0;
   for (const command of commands) {
     const collection = db.collection<Doc>(command.collection);
+    const kind = `${command.collection} ${command.method}`;
+    const started = performance.now();
     if (command.method === 'insertMany') {
       await collection.insertMany(command.payload as Doc[], command.options as object);
     } else {
@@ -102,6 +110,10 @@ export async function replay(db: Db, commands: readonly WriteCommand[]): Promise
       const result = await collection.bulkWrite(operations, command.options as object);
       unmatched += operations.filter((operation) => 'replaceOne' in operation).length - result.matchedCount;
     }
+    const entry = (timings[kind] ??= { ms: 0, docs: 0, commands: 0 });
+    entry.ms += performance.now() - started;
+    entry.docs += command.payload.length;
+    entry.commands += 1;
   }
   return unmatched;
 }

@@ -125,6 +125,16 @@ export interface Revision {
   dirty: boolean;
 }
 
+/** The short commit a ref names; fails clearly when it names none. */
+export async function resolveCommit(repoRoot: string, ref: string): Promise<string> {
+  try {
+    const { stdout } = await exec('git', ['rev-parse', '--short', '--verify', `${ref}^{commit}`], { cwd: repoRoot });
+    return stdout.trim();
+  } catch {
+    throw new Error(`--baseline: '${ref}' is not a commit of this repository`);
+  }
+}
+
 export async function revision(repoRoot: string): Promise<Revision> {
   try {
     const { stdout: commit } = await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot });

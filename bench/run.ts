@@ -17,6 +17,7 @@ import {
   megabytes,
   renderScaleTable,
   renderTable,
+  resolveCommit,
   revision,
   row,
   saveResult,
@@ -41,6 +42,8 @@ const usage = `npm run bench -- [options]
   --only WHAT          throughput or latency: run only that part
   --customers N        customers in the prepared database (default 1000)
   --products N         products in the prepared database (default 100)
+  --baseline REF       also measure buy and consume as built from git commit REF, in the same
+                       run and against the same ceilings: before/after side by side
   --no-save            do not write bench/results/<date>-<commit>.json
   -h, --help`;
 
@@ -56,6 +59,7 @@ interface Options {
   latency: boolean;
   customers: number;
   products: number;
+  baseline: string | null;
   save: boolean;
 }
 
@@ -73,6 +77,7 @@ function parseOptions(argv: string[]): Options | null {
       only: { type: 'string' },
       customers: { type: 'string' },
       products: { type: 'string' },
+      baseline: { type: 'string' },
       'no-save': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -100,6 +105,7 @@ function parseOptions(argv: string[]): Options | null {
     latency: only !== 'throughput',
     customers: int('customers', values.customers, 1000),
     products: int('products', values.products, 100),
+    baseline: values.baseline ?? null,
     save: !values['no-save'],
   };
 }
@@ -114,11 +120,19 @@ interface SizeResult {
   writeCeiling: WriteCeiling;
   naiveProduce: Throughput;
   naiveProject: Throughput;
+  /** The same measurements of the --baseline build. */
+  before: { commit: string; buy: BuyMeasurement; consume: ConsumeMeasurement } | null;
+}
+
+interface Baseline {
+  commit: string;
+  cli: Cli;
 }
 
 interface Services {
   workspace: Workspace;
   cli: Cli;
+  baseline: Baseline | null;
   kafka: Kafka;
   admin: Admin;
   mongo: MongoClient;
@@ -126,7 +140,7 @@ interface Services {
 }
 
 async function measureSize(services: Services, options: Options, events: number): Promise<SizeResult> {
-  const { workspace, cli, kafka, admin, mongo, server } = services;
+  const { workspace, cli, baseline, kafka, admin, mongo, server } = services;
   const label = `n${events}`;
   const world = await workspace.world(label, events);
   const { config } = world;
@@ -143,10 +157,35 @@ async function measureSize(services: Services, options: Options, events: number)
     waitForLeaders: true,
     topics: [{ topic: ceilingTopic, numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor }],
   });
-  log(`${label}: raw kafkajs produce, ${events} messages`);
-  const produce = await produceCeiling(kafka, ceilingTopic, messages, events);
-  log(`${label}: shopctl buy --random --via kafka, ${events} purchases`);
-  const buy = await measureBuy(cli, world, events, 3);
+  // The baseline build (--baseline) works in a world of its own, prepared by itself.
+  const beforeWorld = baseline ? await workspace.world(`${label}_before`, events) : null;
+  if (baseline && beforeWorld) {
+    log(`${label}: preparing the same for the baseline build (${baseline.commit})`);
+    await prepareWorld(baseline.cli, beforeWorld, { customers: options.customers, products: options.products });
+  }
+
+  // Two rounds, each the ceiling then shopctl (then the baseline), and the best of each: one
+  // sample against the best of several would favour the ceiling on a noisy machine. The first
+  // round's purchases go to topics of their own, so that `consume` below reads exactly one round.
+  const spare = await workspace.world(`${label}_spare`, events, { db: config.mongodb.db });
+  const beforeSpare = beforeWorld ? await workspace.world(`${label}_before_spare`, events, { db: beforeWorld.config.mongodb.db }) : null;
+  let produce: ProduceCeiling | null = null;
+  const buyRuns: BuyMeasurement[] = [];
+  const beforeRuns: BuyMeasurement[] = [];
+  for (let round = 0; round < 2; round += 1) {
+    const last = round === 1;
+    log(`${label}: round ${round + 1}/2: raw kafkajs produce, ${events} messages`);
+    const ceiling = await produceCeiling(kafka, ceilingTopic, messages, events);
+    produce = produce === null ? ceiling : { ...(ceiling.perSecond > produce.perSecond ? ceiling : produce), variants: [...produce.variants, ...ceiling.variants] };
+    log(`${label}: round ${round + 1}/2: shopctl buy --random --via kafka, ${events} purchases`);
+    buyRuns.push(await measureBuy(cli, last ? world : spare, events, 3 + round));
+    if (baseline && beforeWorld && beforeSpare) {
+      log(`${label}: round ${round + 1}/2: the same with the baseline build (${baseline.commit})`);
+      beforeRuns.push(await measureBuy(baseline.cli, last ? beforeWorld : beforeSpare, events, 3 + round));
+    }
+  }
+  if (produce === null) throw new Error('bench: no produce ceiling measured');
+  const buy = bestOf(buyRuns);
   log(`${label}: naive produce, ${naiveCount} messages one by one`);
   const naiveSend = await naiveProduce(kafka, ceilingTopic, messages, naiveCount);
 
@@ -158,6 +197,17 @@ async function measureSize(services: Services, options: Options, events: number)
     cap,
     idleSeconds: 2,
   });
+  let before: SizeResult['before'] = null;
+  if (baseline && beforeWorld) {
+    log(`${label}: consume with the baseline build (${baseline.commit})`);
+    const beforeConsume = await measureConsume(baseline.cli, beforeWorld, admin, {
+      group: workspace.group(`${label}-before-consume`),
+      expected: events,
+      cap,
+      idleSeconds: 2,
+    });
+    before = { commit: baseline.commit, buy: bestOf(beforeRuns), consume: beforeConsume };
+  }
 
   const ceilingDb = mongo.db(workspace.database(`${label}_ceiling`));
   // As many events as consume projected, into an empty database as consume's was: FerretDB
@@ -171,33 +221,51 @@ async function measureSize(services: Services, options: Options, events: number)
   if (write.notApplied > 0 || write.unmatched > 0) {
     log(`${label}: warning: the write ceiling is not faithful (${write.notApplied} events not applied, ${write.unmatched} replaces unmatched)`);
   }
+  log(`${label}: the write ceiling's time: ${timingSummary(write)}`);
   log(`${label}: naive projection, ${naiveCount} updateOne round-trips`);
   const naiveWrite = await naiveProject(ceilingDb, pool, naiveCount);
-  return { events, buy, consume, produceCeiling: produce, writeCeiling: write, naiveProduce: naiveSend, naiveProject: naiveWrite };
+  return { events, buy, consume, produceCeiling: produce, writeCeiling: write, naiveProduce: naiveSend, naiveProject: naiveWrite, before };
+}
+
+function bestOf(runs: readonly BuyMeasurement[]): BuyMeasurement {
+  const best = runs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  return { ...best, runs: runs.map((run) => run.perSecond) };
+}
+
+function timingSummary(write: WriteCeiling): string {
+  return Object.entries(write.timings)
+    .sort(([, a], [, b]) => b.ms - a.ms)
+    .map(([kind, t]) => `${kind} ${Math.round((100 * t.ms) / write.ms)}% (${t.docs.toLocaleString('en-US')} docs, ${Math.round((t.docs * 1000) / t.ms).toLocaleString('en-US')}/s)`)
+    .join(', ');
 }
 
 function sizeRows(result: SizeResult): Row[] {
-  const { buy, consume } = result;
+  const rows = throughputRows(result, result.buy, result.consume, '');
+  if (result.before) rows.push(...throughputRows(result, result.before.buy, result.before.consume, `, before (${result.before.commit})`));
+  return rows;
+}
+
+function throughputRows(result: SizeResult, buy: BuyMeasurement, consume: ConsumeMeasurement, suffix: string): Row[] {
   const capped = consume.capped ? `projected ${consume.count.toLocaleString('en-US')} of ${result.events.toLocaleString('en-US')} (capped)` : undefined;
   return [
-    row('buy --random --via kafka', 'events/s', {
+    row(`buy --random --via kafka${suffix}`, 'events/s', {
       shopctl: buy.perSecond,
       ceiling: result.produceCeiling.perSecond,
       naive: result.naiveProduce.perSecond,
     }),
-    row('consume, whole command minus idle wait', 'events/s', {
+    row(`consume, whole command minus idle wait${suffix}`, 'events/s', {
       shopctl: consume.perSecond,
       ceiling: result.writeCeiling.perSecond,
       naive: result.naiveProject.perSecond,
       ...(capped ? { note: capped } : {}),
     }),
-    row('consume, steady (first to last commit)', 'events/s', {
+    row(`consume, steady (first to last commit)${suffix}`, 'events/s', {
       shopctl: consume.steady?.perSecond ?? null,
       ceiling: result.writeCeiling.perSecond,
       naive: result.naiveProject.perSecond,
     }),
-    row('peak RSS of buy', 'MB', { shopctl: megabytes(buy.peakRss) }),
-    row('peak RSS of consume', 'MB', { shopctl: megabytes(consume.peakRss) }),
+    row(`peak RSS of buy${suffix}`, 'MB', { shopctl: megabytes(buy.peakRss) }),
+    row(`peak RSS of consume${suffix}`, 'MB', { shopctl: megabytes(consume.peakRss) }),
   ];
 }
 
@@ -287,11 +355,12 @@ async function main(): Promise<number> {
   const admin = kafka.admin();
   const mongo = new MongoClient(base.mongodb.uri, { serverSelectionTimeoutMS: base.mongodb.serverSelectionTimeoutMs });
   let cli: Cli | null = null;
+  const extraClis: Cli[] = [];
   let cleaned: Promise<void> | null = null;
   const cleanup = () =>
     (cleaned ??= (async () => {
       // Children leave their consumer groups first, so that the groups can be deleted.
-      await cli?.stopAll('SIGTERM');
+      await Promise.all([cli, ...extraClis].flatMap((each) => (each ? [each.stopAll('SIGTERM')] : [])));
       const problems = await workspace.cleanup(admin, mongo);
       for (const problem of problems) log(`cleanup: ${problem}`);
       await admin.disconnect().catch(() => undefined);
@@ -311,8 +380,19 @@ async function main(): Promise<number> {
     log(`run ${workspace.id}: ${machine.cores} cores, load ${machine.loadAverage}, ${server.kind} ${server.version}; building the CLI`);
     cli = await Cli.build(repoRoot, workspace.dir);
     if (cli.warning) log(`warning: ${cli.warning}`);
+    let baseline: Baseline | null = null;
+    if (options.baseline) {
+      const commit = await resolveCommit(repoRoot, options.baseline);
+      log(`building the baseline ${options.baseline} (${commit})`);
+      const baselineCli = await Cli.build(repoRoot, workspace.dir, commit);
+      if (baselineCli.warning) log(`warning (baseline): ${baselineCli.warning}`);
+      baseline = { commit, cli: baselineCli };
+      // Its children are stopped on interruption along with the others.
+      extraClis.push(baselineCli);
+    }
     const rssFloor = (await cli.run(['--version'])).peakRss;
-    const services: Services = { workspace, cli, kafka, admin, mongo, server };
+    const rssFloorBefore = baseline ? (await baseline.cli.run(['--version'])).peakRss : null;
+    const services: Services = { workspace, cli, baseline, kafka, admin, mongo, server };
 
     const results: SizeResult[] = [];
     if (options.throughput) {
@@ -340,6 +420,7 @@ async function main(): Promise<number> {
         ...(result ? sizeRows(result) : []),
         ...(index === all.length - 1 ? latencyRows(latency) : []),
         row('RSS of `shopctl --version` (floor)', 'MB', { shopctl: megabytes(rssFloor) }),
+        ...(baseline ? [row(`RSS of \`shopctl --version\` (floor), before (${baseline.commit})`, 'MB', { shopctl: megabytes(rssFloorBefore) })] : []),
       ],
     }));
     console.log('');
@@ -366,6 +447,7 @@ async function main(): Promise<number> {
         sizes: results,
         latency,
         rssFloorBytes: rssFloor,
+        baseline: baseline ? { ref: options.baseline, commit: baseline.commit, rssFloorBytes: rssFloorBefore } : null,
       });
       log(`saved ${path.relative(repoRoot, file)}`);
     }

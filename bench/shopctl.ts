@@ -36,6 +36,8 @@ export interface BuyMeasurement extends Throughput {
   /** The whole process, start-up and connections included. */
   wallMs: number;
   peakRss: number | null;
+  /** Events/s of every run when the best of several is reported. */
+  runs?: number[];
 }
 
 /** `buy --random --via kafka`: events/s by the command's own clock (generation + publishing). */

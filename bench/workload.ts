@@ -3,6 +3,7 @@ import type { PurchaseMade } from '../src/domain/events.js';
 import { randomPurchaseEvents, type Catalog } from '../src/services/buy.js';
 import { createRuntime } from '../src/services/runtime.js';
 import { encodeEvent } from '../src/kafka/codec.js';
+import { MAX_REQUEST_BYTES, messageBytes } from '../src/kafka/publisher.js';
 
 /** Distinct events held in memory at most; longer runs cycle through them (with fresh ids where ids must be unique). */
 export const POOL_LIMIT = 20_000;
@@ -10,8 +11,6 @@ export const POOL_LIMIT = 20_000;
 /** Events per projector chunk, as `src/kafka/projector-consumer.ts` applies them (CHUNK). */
 export { PROJECTOR_CHUNK } from '../src/kafka/projector-consumer.js';
 
-/** Kafka's default message.max.bytes is ~1 MB per record batch, and a batch is per partition. */
-const MAX_BATCH_BYTES = 900_000;
 
 export interface Throughput {
   count: number;
@@ -35,19 +34,13 @@ export function purchasePool(catalog: Catalog, store: string, count: number, see
   return pool;
 }
 
-export function encodedBytes(message: Message): number {
-  const size = (value: unknown): number => (typeof value === 'string' || Buffer.isBuffer(value) ? Buffer.byteLength(value) : 0);
-  const headers = Object.entries(message.headers ?? {}).reduce((sum, [key, value]) => sum + key.length + size(value) + 2, 0);
-  return size(message.key) + size(message.value) + headers + 20;
-}
-
 /**
  * The largest batch that cannot exceed message.max.bytes even if every message landed on one
- * partition (shopctl's own SEND_BATCH_SIZE of 5000 would not fit: see the README).
+ * partition: the same bound as shopctl's own produce requests (MAX_REQUEST_BYTES).
  */
 export function safeBatchSize(messages: readonly Message[]): number {
-  const average = messages.reduce((sum, message) => sum + encodedBytes(message), 0) / Math.max(1, messages.length);
-  return Math.max(1, Math.min(5000, Math.floor(MAX_BATCH_BYTES / average)));
+  const average = messages.reduce((sum, message) => sum + messageBytes(message), 0) / Math.max(1, messages.length);
+  return Math.max(1, Math.min(5000, Math.floor(MAX_REQUEST_BYTES / average)));
 }
 
 export function encodePool(events: readonly PurchaseMade[]): Message[] {

@@ -38,16 +38,17 @@ export class Workspace {
   /**
    * `purchases`: how many purchases the world must be able to take. Where shopctl keeps stock
    * (a configured `inventory.initialStock` received by `make products`), every product gets
-   * enough for all of them, so no purchase is refused for stock.
+   * enough for all of them, so no purchase is refused for stock. `db`: share another world's
+   * database (its customers and products) with topics of its own.
    */
-  async world(label: string, purchases: number): Promise<World> {
+  async world(label: string, purchases: number, options: { db?: string } = {}): Promise<World> {
     const prefix = `bench-${this.id}-${label}`;
     const topics = Object.fromEntries(Object.keys(this.base.kafka.topics).map((key) => [key, `${prefix}.${key}`]));
     const inventory: Record<string, unknown> = {};
     if ('initialStock' in this.base.inventory) inventory.initialStock = Math.min(1_000_000_000, Math.max(1000, purchases * 10));
     const config = deepMerge(this.base as unknown as Record<string, unknown>, {
       kafka: { groupId: `${prefix}-projector`, topics },
-      mongodb: { db: this.database(label) },
+      mongodb: { db: options.db ?? this.database(label) },
       inventory,
     }) as unknown as Config;
     for (const topic of Object.values(config.kafka.topics)) this.topics.add(topic);
