@@ -57,6 +57,7 @@ export class RecordingDb {
         toArray: () => Promise.resolve(idsOf(filter, name).flatMap((id) => store.get(id) ?? [])),
       }),
       findOne: (filter: Filter) => Promise.resolve(idsOf(filter, name).map((id) => store.get(id) ?? null)[0] ?? null),
+      estimatedDocumentCount: () => Promise.resolve(store.size),
       insertMany: (docs: Doc[], options: unknown) => {
         this.commands.push({ collection: name, method: 'insertMany', payload: docs, options });
         docs.forEach(keep);
