@@ -5,6 +5,8 @@ import { examples, run } from './shared.js';
 
 function leaves(value: unknown, prefix = ''): Array<[string, unknown]> {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    // An empty map (no per-SKU thresholds, say) is still a setting: shown as (none).
+    if (Object.keys(value).length === 0) return [[prefix, null]];
     return Object.entries(value).flatMap(([key, child]) => leaves(child, prefix ? `${prefix}.${key}` : key));
   }
   return [[prefix, value]];

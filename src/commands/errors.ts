@@ -19,6 +19,7 @@ import {
   type LetterSource,
   type LetterSummary,
   type ParsedLetterId,
+  type ReasonGroup,
   type RedriveReport,
 } from '../kafka/dead-letter-reader.js';
 import type { Context } from '../services/context.js';
@@ -63,6 +64,10 @@ const truncate = (text: string, max: number): string => {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line || '-';
 };
 
+// Import errors are CSV rows, never re-driven: whatever their reason, the file is what to fix.
+const retriableText = (group: ReasonGroup): string =>
+  group.source === 'import-errors' ? 'no: fix the file' : isRetriableReason(group.reason) ? 'yes' : 'no: fix the producer';
+
 const eventLabel = (letter: LetterSummary): string =>
   letter.eventType === null && letter.eventId === null ? '-' : [letter.eventType, letter.eventId].filter(Boolean).join(' ');
 
@@ -101,11 +106,12 @@ async function listAction(context: Context, options: ListOptions): Promise<void>
     renderTable(
       byReason,
       [
+        ...(options.topic === 'all' ? [{ header: 'topic', value: (g: ReasonGroup) => g.source }] : []),
         { header: 'reason', value: (g) => g.reason },
         { header: 'count', value: (g) => g.count, align: 'right' },
         { header: 'newest', value: (g) => g.newest },
         { header: 'oldest', value: (g) => g.oldest },
-        { header: 'retriable', value: (g) => (isRetriableReason(g.reason) ? 'yes' : 'no: fix the producer') },
+        { header: 'retriable', value: retriableText },
       ],
       { color: output.color },
     ),
@@ -187,7 +193,7 @@ async function showAction(context: Context, rawId: string, options: ShowOptions)
     output.json({
       ...summaryOf(letter),
       from: originOf(letter),
-      retriable: isRetriableReason(letter.reason),
+      retriable: letter.source === 'dlq' && isRetriableReason(letter.reason),
       key: letter.key === null ? null : letter.key.toString('utf8'),
       headers: headersText(letter.headers),
       value: previewValue(letter.value),

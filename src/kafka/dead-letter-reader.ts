@@ -167,18 +167,21 @@ export function newestFirst(a: LetterSummary, b: LetterSummary): number {
 }
 
 export interface ReasonGroup {
+  /** Which topic: a reason means something else for a CSV row than for an event. */
+  source: LetterSource;
   reason: string;
   count: number;
   newest: string;
   oldest: string;
 }
 
-/** Counts per reason, the reason with the most recent letter first. */
+/** Counts per topic and reason, the group with the most recent letter first. */
 export function groupByReason(letters: Iterable<LetterSummary>): ReasonGroup[] {
   const groups = new Map<string, ReasonGroup>();
   for (const letter of letters) {
-    const group = groups.get(letter.reason);
-    if (!group) groups.set(letter.reason, { reason: letter.reason, count: 1, newest: letter.time, oldest: letter.time });
+    const key = `${letter.source}\u0000${letter.reason}`;
+    const group = groups.get(key);
+    if (!group) groups.set(key, { source: letter.source, reason: letter.reason, count: 1, newest: letter.time, oldest: letter.time });
     else {
       group.count += 1;
       if (letter.time > group.newest) group.newest = letter.time;

@@ -48,7 +48,7 @@ export async function createContext(options: GlobalOptions, overrides: Record<st
     database: () =>
       (database ??= connectDatabase(config)
         .then(async (db) => {
-          await ensureIndexes(db.db);
+          await ensureIndexes(db.db, db.server);
           return db;
         })
         .catch((error: unknown) => {

@@ -18,7 +18,7 @@ interface ListJson {
   topics: Array<{ source: string; topic: string; exists: boolean }>;
   total: number;
   matched: number;
-  byReason: Array<{ reason: string; count: number }>;
+  byReason: Array<{ source: string; reason: string; count: number }>;
   letters: Array<{ id: string; source: string; reason: string; time: string; eventId: string | null; file: string | null; line: number | null; message: string }>;
 }
 
@@ -78,6 +78,12 @@ describe('shopctl errors: list, show and redrive dead letters', () => {
           value: JSON.stringify({ file: 'stock.csv', line: 7, raw: 'x,sale,,1,A,-2', reasons: ['invalid transaction_id', 'value must be a positive integer'] }),
           headers: { 'x-dlq-reason': 'invalid_row', 'x-dlq-time': new Date().toISOString() },
         },
+        {
+          // A reason that is retriable for an event, but not for a CSV row.
+          key: 'stock.csv:9',
+          value: JSON.stringify({ file: 'stock.csv', line: 9, raw: 'y,sale,online,SKU-NOPE,1', reasons: ["unknown product 'SKU-NOPE'"] }),
+          headers: { 'x-dlq-reason': 'unknown_reference', 'x-dlq-time': new Date().toISOString() },
+        },
       ],
     });
     await producer.disconnect();
@@ -126,15 +132,26 @@ describe('shopctl errors: list, show and redrive dead letters', () => {
 
   it('lists import errors and both topics, and reads a topic that does not exist as empty', async () => {
     const imports = json<ListJson>((await cli('errors', 'list', '--topic', 'import-errors', '--json')).stdout);
-    expect(imports.total).toBe(1);
-    expect(imports.letters[0]).toMatchObject({ source: 'import-errors', reason: 'invalid_row', file: 'stock.csv', line: 7 });
-    expect(imports.letters[0]!.message).toMatch(/positive integer/);
+    expect(imports.total).toBe(2);
+    const row7 = imports.letters.find((letter) => letter.line === 7);
+    expect(row7).toMatchObject({ source: 'import-errors', reason: 'invalid_row', file: 'stock.csv', line: 7 });
+    expect(row7!.message).toMatch(/positive integer/);
 
     const both = json<ListJson>((await cli('errors', 'list', '--topic', 'all', '--json')).stdout);
-    expect(both.total).toBe(5);
-    expect(both.byReason.map((group) => group.reason).sort()).toEqual(['invalid_envelope', 'invalid_json', 'invalid_row', 'unknown_reference']);
+    expect(both.total).toBe(6);
+    expect(both.byReason.map((group) => `${group.source}:${group.reason}`).sort()).toEqual([
+      'dlq:invalid_envelope',
+      'dlq:invalid_json',
+      'dlq:unknown_reference',
+      'import-errors:invalid_row',
+      'import-errors:unknown_reference',
+    ]);
+    // The same reason, retriable for events only: a CSV row is fixed in its file.
+    const table = await cli('errors', 'list', '--topic', 'all');
+    expect(table.stdout).toMatch(/dlq\s*│\s*unknown_reference\s*│\s*2\s*│.*│\s*yes/);
+    expect(table.stdout).toMatch(/import-errors\s*│\s*unknown_reference\s*│\s*1\s*│.*│\s*no: fix the file/);
 
-    const shown = await cli('errors', 'show', `import-errors/${imports.letters[0]!.id}`);
+    const shown = await cli('errors', 'show', `import-errors/${row7!.id}`);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/stock\.csv:7/);
 

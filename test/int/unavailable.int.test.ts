@@ -110,6 +110,8 @@ describe('config show', () => {
     expect(allOutput(result)).not.toContain('hunter2');
     expect(result.stdout).toMatch(/mongodb\.uri\s.*mongodb:\/\/bob:\*\*\*@db\.example:27017\/shop\s.*\benv\b/);
     expect(result.stdout).toMatch(/mongodb\.db\s.*from_flag\s.*\bflag\b/);
+    // An empty map is a setting too, not a missing row.
+    expect(result.stdout).toMatch(/inventory\.thresholds\s.*\(none\)/);
   });
 });
 

@@ -105,8 +105,15 @@ describe('dead-letter reader', () => {
       at('4', 'unknown_reference', '2026-01-01T12:00:00Z'),
     ];
     expect(groupByReason(letters)).toEqual([
-      { reason: 'invalid_json', count: 2, newest: '2026-01-03T00:00:00.000Z', oldest: '2026-01-01T00:00:00.000Z' },
-      { reason: 'unknown_reference', count: 2, newest: '2026-01-02T00:00:00.000Z', oldest: '2026-01-01T12:00:00.000Z' },
+      { source: 'dlq', reason: 'invalid_json', count: 2, newest: '2026-01-03T00:00:00.000Z', oldest: '2026-01-01T00:00:00.000Z' },
+      { source: 'dlq', reason: 'unknown_reference', count: 2, newest: '2026-01-02T00:00:00.000Z', oldest: '2026-01-01T12:00:00.000Z' },
+    ]);
+    // The same reason in the import-errors topic is a group of its own.
+    const row = summaryOf(toLetter('import-errors', 'shop.import-errors', 0, record('9', { value: '{}', headers: { 'x-dlq-reason': 'unknown_reference', 'x-dlq-time': '2026-01-04T00:00:00Z' } })));
+    expect(groupByReason([...letters, row]).map((group) => `${group.source}:${group.reason}:${group.count}`)).toEqual([
+      'import-errors:unknown_reference:1',
+      'dlq:invalid_json:2',
+      'dlq:unknown_reference:2',
     ]);
     expect([...letters].sort(newestFirst).map((letter) => letter.id)).toEqual(['0:3', '0:2', '0:4', '0:1']);
     expect(letters.filter((letter) => matches(letter, { reason: 'invalid_json', since: new Date('2026-01-02T00:00:00Z') })).map((l) => l.id)).toEqual(['0:3']);
