@@ -93,7 +93,7 @@ export async function writeCeiling(
 ): Promise<WriteCeiling> {
   if (events.length === 0) throw new Error('write ceiling: no events');
   const { db, server } = target;
-  await ensureIndexes(db);
+  await ensureIndexes(db, server);
   // The ceiling database starts with the same customers, products (and whatever else evolves)
   // as the database consume wrote to.
   for (const name of collectionNames) {
