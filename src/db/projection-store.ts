@@ -1,6 +1,7 @@
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
-import type { AnyDoc, CollectionName, Created, JournalEntry } from '../domain/documents.js';
+import type { AnyDoc, CollectionName, JournalEntry, PurchaseDoc } from '../domain/documents.js';
 import {
+  createdBy,
   positionLabel,
   projectBatch,
   refsOf,
@@ -12,7 +13,7 @@ import {
   type ProjectionInput,
 } from '../domain/projector.js';
 import type { ServerTraits } from './client.js';
-import { collectionOf, journalOf } from './collections.js';
+import { collectionOf, JOURNAL } from './collections.js';
 import { duplicateKeyIndexes } from './write-errors.js';
 
 const MAX_CONFLICT_ROUNDS = 8;
@@ -32,12 +33,14 @@ export interface ProjectionTarget {
 
 /**
  * Applies a batch of events to MongoDB through the pure projector, in a fixed number of
- * round-trips whatever the batch size: one find per evolving collection, one journal insert,
- * a few bulk writes per collection, one insert of created documents.
+ * round-trips whatever the batch size: one read per evolving collection, one journal insert
+ * (of the purchases themselves, and of the other events' entries), a few bulk writes per
+ * collection.
  *
  * Effectively once without transactions:
- * - the journal (one entry per accepted event, unique _id = event id) is the gate: an event
- *   already journaled from another position is a duplicate and has no effect;
+ * - the journal (one entry per accepted event, unique _id = event id; a purchase is its own
+ *   entry) is the gate: an event already journaled from another position is a duplicate and has
+ *   no effect;
  * - each evolving document records the offset it applied per source partition (_pos), so a
  *   redelivery after a crash between the journal and the documents completes what is missing;
  * - every document write is conditional on the revision read, so a concurrent writer is
@@ -47,7 +50,7 @@ export async function applyEvents(target: ProjectionTarget, inputs: readonly Pro
   if (inputs.length === 0) return { outcomes: [], writes: 0, conflicts: 0 };
   const { db } = target;
   const refs = inputs.flatMap((input) => refsOf(input.event));
-  const journaled = new Set<string>(); // ids this call journaled
+  const journaled = new Map<string, GateCollection>(); // ids this call journaled, and where
   let excluded = new Set<string>(); // true duplicates found in the journal
   let snapshot: Snapshot;
   let outcomes: Outcome[];
@@ -64,9 +67,9 @@ export async function applyEvents(target: ProjectionTarget, inputs: readonly Pro
     outcomes = projectBatch(inputs, snapshot, excluded);
     // Excluding a duplicate can change later decisions (stock), so settle until nothing new is found.
     for (let round = 0; ; round += 1) {
-      const fresh = acceptedEntries(inputs, outcomes).filter((entry) => !journaled.has(entry._id));
-      const duplicates = await journalOrFindDuplicates(db, fresh);
-      for (const entry of fresh) if (!duplicates.has(entry._id)) journaled.add(entry._id);
+      const fresh = acceptedEntries(inputs, outcomes).filter((entry) => !journaled.has(entry.doc._id));
+      const duplicates = await journalOrFindDuplicates(target, fresh);
+      for (const entry of fresh) if (!duplicates.has(entry.doc._id)) journaled.set(entry.doc._id, entry.collection);
       if (duplicates.size === 0) break;
       if (round >= MAX_CONFLICT_ROUNDS) throw new Error('projection: duplicates did not settle');
       excluded = new Set([...excluded, ...duplicates]);
@@ -81,7 +84,7 @@ export async function applyEvents(target: ProjectionTarget, inputs: readonly Pro
     conflicts += 1;
   }
 
-  await insertCreated(db, snapshot.creations());
+  // Created documents (purchases) were written above: they are their events' journal entries.
   // The other documents take commutative effects (counters, profiles): a lost race is replayed
   // onto the fresh document without deciding again.
   let changes = snapshot.changes().filter((change) => change.collection !== 'stock');
@@ -101,17 +104,19 @@ export async function applyEvents(target: ProjectionTarget, inputs: readonly Pro
 }
 
 // After deciding again, an event this call journaled may no longer be accepted: take it out.
-async function unjournal(db: Db, journaled: Set<string>, inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): Promise<void> {
-  const accepted = new Set(acceptedEntries(inputs, outcomes).map((entry) => entry._id));
-  const stale = [...journaled].filter((id) => !accepted.has(id));
-  if (stale.length === 0) return;
-  await journalOf(db).deleteMany({ _id: { $in: stale } });
-  for (const id of stale) journaled.delete(id);
+async function unjournal(db: Db, journaled: Map<string, GateCollection>, inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): Promise<void> {
+  const accepted = new Set(acceptedEntries(inputs, outcomes).map((entry) => entry.doc._id));
+  const stale = [...journaled].filter(([id]) => !accepted.has(id));
+  for (const collection of new Set(stale.map(([, where]) => where))) {
+    const ids = stale.filter(([, where]) => where === collection).map(([id]) => id);
+    await db.collection<{ _id: string }>(collection).deleteMany({ _id: { $in: ids } });
+  }
+  for (const [id] of stale) journaled.delete(id);
 }
 
 type Loaded = Array<{ ref: DocRef; doc: AnyDoc | null }>;
 
-async function findIn(db: Db, collection: CollectionName, ids: readonly string[]): Promise<AnyDoc[]> {
+async function findIn(db: Db, collection: string, ids: readonly string[]): Promise<AnyDoc[]> {
   return (await db
     .collection(collection)
     .find({ _id: { $in: [...ids] } } as object)
@@ -119,7 +124,7 @@ async function findIn(db: Db, collection: CollectionName, ids: readonly string[]
 }
 
 // Exact lookups, LOOKUPS_AT_ONCE at a time: on FerretDB the only reads its _id index answers.
-async function findEach(db: Db, collection: CollectionName, ids: readonly string[]): Promise<AnyDoc[]> {
+async function findEach(db: Db, collection: string, ids: readonly string[]): Promise<AnyDoc[]> {
   const found: AnyDoc[] = [];
   for (let start = 0; start < ids.length; start += LOOKUPS_AT_ONCE) {
     const docs = await Promise.all(ids.slice(start, start + LOOKUPS_AT_ONCE).map((id) => db.collection(collection).findOne({ _id: id } as object)));
@@ -146,12 +151,12 @@ const sizes = new WeakMap<Db, Map<string, { count: number; at: number }>>();
 
 // Documents this process creates count at once (a consume that registers 100k customers must not
 // keep scanning them as if the collection were still empty); other writers' within SIZE_TTL_MS.
-function grew(db: Db, collection: CollectionName, by: number): void {
+function grew(db: Db, collection: string, by: number): void {
   const cached = sizes.get(db)?.get(collection);
   if (cached) cached.count += by;
 }
 
-async function collectionSize(db: Db, collection: CollectionName): Promise<number> {
+async function collectionSize(db: Db, collection: string): Promise<number> {
   const known = sizes.get(db) ?? new Map<string, { count: number; at: number }>();
   sizes.set(db, known);
   const cached = known.get(collection);
@@ -161,7 +166,7 @@ async function collectionSize(db: Db, collection: CollectionName): Promise<numbe
   return count;
 }
 
-async function lookUpOneByOne(target: ProjectionTarget, collection: CollectionName, ids: readonly string[]): Promise<boolean> {
+async function lookUpOneByOne(target: ProjectionTarget, collection: string, ids: readonly string[]): Promise<boolean> {
   if (target.server.conditionalWrites) return false;
   return ids.length * LOOKUP_MS < (await collectionSize(target.db, collection)) * SCAN_MS_PER_DOCUMENT;
 }
@@ -186,62 +191,56 @@ async function loadDocs(target: ProjectionTarget, refs: readonly DocRef[]): Prom
   return perCollection.flat();
 }
 
-function acceptedEntries(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): JournalEntry[] {
-  const entries: JournalEntry[] = [];
+/** Where an accepted event is journaled: in the document it creates (a purchase), else in the journal. */
+type GateCollection = typeof JOURNAL | 'purchases';
+type GateEntry = { collection: typeof JOURNAL; doc: JournalEntry } | { collection: 'purchases'; doc: PurchaseDoc };
+
+function acceptedEntries(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): GateEntry[] {
+  const entries: GateEntry[] = [];
   const at = new Date().toISOString();
   inputs.forEach(({ event, position }, index) => {
     const outcome = outcomes[index];
     if (outcome?.status !== 'applied') return;
-    const entry: JournalEntry = { _id: event.id, type: event.type, subject: event.subject, time: event.time, pos: positionLabel(position) };
-    if (outcome.stock) entry.stock = outcome.stock;
-    entry.applied = { at, n: index };
-    entries.push(entry);
+    const pos = positionLabel(position);
+    const stock = outcome.stock ? { stock: outcome.stock } : {};
+    const [created] = createdBy(event);
+    if (created) {
+      entries.push({ collection: created.collection, doc: { ...created.doc, pos, ...stock, applied: { at, n: index } } });
+      return;
+    }
+    entries.push({
+      collection: JOURNAL,
+      doc: { _id: event.id, type: event.type, subject: event.subject, time: event.time, pos, ...stock, applied: { at, n: index } },
+    });
   });
   return entries;
 }
 
-// Journals the entries. Returns the ids that were journaled before from another position (true
-// duplicates). The same id journaled from the same position is a redelivery, not a duplicate.
-// The db path has no positions: any earlier entry makes a duplicate there.
-async function journalOrFindDuplicates(db: Db, entries: readonly JournalEntry[]): Promise<Set<string>> {
-  if (entries.length === 0) return new Set();
-  const clashes = new Set<string>();
-  try {
-    await journalOf(db).insertMany(entries.map((entry) => ({ ...entry })), { ordered: false });
-  } catch (error) {
-    for (const index of duplicateKeyIndexes(error)) {
-      const entry = entries[index];
-      if (entry) clashes.add(entry._id);
-    }
-  }
-  if (clashes.size === 0) return clashes;
-  const existing = await journalOf(db)
-    .find({ _id: { $in: [...clashes] } }, { projection: { pos: 1 } })
-    .toArray();
-  const posById = new Map(existing.map((entry) => [entry._id, entry.pos]));
+// Journals the entries (purchases as themselves, the others in the journal). Returns the ids
+// that were journaled before from another position (true duplicates). The same id journaled from
+// the same position is a redelivery, not a duplicate. The db path has no positions: any earlier
+// entry makes a duplicate there. (A purchase stored before purchases carried their own `pos` has
+// none: a duplicate too, as it was applied then.)
+async function journalOrFindDuplicates(target: ProjectionTarget, entries: readonly GateEntry[]): Promise<Set<string>> {
   const duplicates = new Set<string>();
-  for (const entry of entries) {
-    if (!clashes.has(entry._id)) continue;
-    const earlier = posById.get(entry._id);
-    if (entry.pos === null || earlier !== entry.pos) duplicates.add(entry._id);
+  for (const collection of new Set(entries.map((entry) => entry.collection))) {
+    const docs = entries.filter((entry) => entry.collection === collection).map((entry) => entry.doc);
+    const clashes = new Map<string, string | null>();
+    try {
+      await target.db.collection<{ _id: string }>(collection).insertMany(docs.map((doc) => ({ ...doc })), { ordered: false });
+    } catch (error) {
+      for (const index of duplicateKeyIndexes(error)) {
+        const doc = docs[index];
+        if (doc) clashes.set(doc._id, doc.pos ?? null);
+      }
+    }
+    if (clashes.size === 0) continue;
+    const ids = [...clashes.keys()];
+    const existing = (await lookUpOneByOne(target, collection, ids)) ? await findEach(target.db, collection, ids) : await findIn(target.db, collection, ids);
+    const posById = new Map(existing.map((doc) => [doc._id, (doc as { pos?: string | null }).pos]));
+    for (const [id, pos] of clashes) if (pos === null || posById.get(id) !== pos) duplicates.add(id);
   }
   return duplicates;
-}
-
-async function insertCreated(db: Db, created: readonly Created[]): Promise<void> {
-  const byCollection = new Map<string, unknown[]>();
-  for (const { collection, doc } of created) {
-    const list = byCollection.get(collection) ?? [];
-    list.push(doc);
-    byCollection.set(collection, list);
-  }
-  for (const [collection, docs] of byCollection) {
-    try {
-      await db.collection(collection).insertMany(docs as never[], { ordered: false });
-    } catch (error) {
-      duplicateKeyIndexes(error); // created documents already present: written by an earlier delivery
-    }
-  }
 }
 
 // Writes each changed document once, conditional on the revision read: new documents with

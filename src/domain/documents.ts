@@ -46,7 +46,9 @@ export interface StockDoc extends DocMeta {
   updatedAt: string;
 }
 
-// Created once by its event (the _id is the event id) and never changed.
+// Created once by its event (the _id is the event id) and never changed. A purchase is its own
+// journal entry (pos, applied, stock: see JournalEntry): one document per purchase, not two.
+// Purchases written before that have no journal fields; their entries are in the journal.
 export interface PurchaseDoc {
   _id: string;
   customerId: string;
@@ -56,10 +58,14 @@ export interface PurchaseDoc {
   unitPrice: Money;
   total: Money;
   time: string;
+  pos?: string | null;
+  stock?: StockEffect;
+  applied?: { at: string; n: number };
 }
 
-// One per accepted event. `pos` is where it was first accepted from ("topic-partition@offset"),
-// null on the db path: a second copy at another position is a duplicate.
+// One per accepted event that creates no document of its own (purchases are their own entries).
+// `pos` is where it was first accepted from ("topic-partition@offset"), null on the db path: a
+// second copy at another position is a duplicate.
 export interface JournalEntry {
   _id: string;
   type: string;

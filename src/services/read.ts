@@ -87,10 +87,14 @@ export async function listProducts(db: Db, sort: ProductSort, limit: number): Pr
     .toArray();
 }
 
+// A purchase's journal fields (where and when it was applied, the stock level after it) are
+// bookkeeping; `shopctl history` shows them.
+const purchaseHidden = { ...hidden, pos: 0, applied: 0, stock: 0 } as const;
+
 export async function listPurchases(db: Db, sort: PurchaseSort, limit: number): Promise<PurchaseDoc[]> {
   return db
     .collection<PurchaseDoc>('purchases')
-    .find({}, { projection: hidden })
+    .find({}, { projection: purchaseHidden })
     .sort(purchaseSorts[sort] as Sort)
     .limit(limit)
     .toArray();

@@ -58,7 +58,26 @@ const typeNames: Record<string, string> = {
 /** Every applied change of one SKU (at one store, or all), in the order applied, from the journal. */
 export async function stockHistory(db: Db, sku: string, store?: string): Promise<HistoryRow[]> {
   const query: Record<string, string> = store ? { subject: `stock/${store}/${sku}` } : { 'stock.sku': sku };
-  const entries = await db.collection<JournalEntry>('events').find(query).toArray();
+  // Purchases are their own journal entries (older ones are in the journal, without `stock` on the purchase).
+  const [journaled, purchases] = await Promise.all([
+    db.collection<JournalEntry>('events').find(query).toArray(),
+    db
+      .collection<PurchaseDoc>('purchases')
+      .find({ sku, ...(store ? { store } : {}), stock: { $exists: true } })
+      .toArray(),
+  ]);
+  const entries: JournalEntry[] = [
+    ...journaled,
+    ...purchases.map((purchase) => ({
+      _id: purchase._id,
+      type: 'shop.purchase.made.v1',
+      subject: `stock/${purchase.store}/${purchase.sku}`,
+      time: purchase.time,
+      pos: purchase.pos ?? null,
+      ...(purchase.stock ? { stock: purchase.stock } : {}),
+      ...(purchase.applied ? { applied: purchase.applied } : {}),
+    })),
+  ];
   return entries
     .filter((entry): entry is JournalEntry & { stock: NonNullable<JournalEntry['stock']> } => entry.stock !== undefined)
     .sort((a, b) => appliedOrder(a) < appliedOrder(b) ? -1 : appliedOrder(a) > appliedOrder(b) ? 1 : 0)

@@ -77,15 +77,18 @@ const bookkeeping = new Set(['_pos', '_last']);
  * each event, which depends on the order a retried purchase was applied in relative to its
  * neighbours; the final levels, in the stock collection, are compared).
  */
+// Where entries of the journal are: the journal, and purchases (each its own entry).
+const journals = new Set(['events', 'purchases']);
+
 export async function dump(db: Db): Promise<Record<string, unknown[]>> {
   const result: Record<string, unknown[]> = {};
   for (const name of ['customers', 'products', 'stock', 'purchases', 'events']) {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
     result[name] = docs.map((doc) => {
       const kept = Object.fromEntries(
-        Object.entries(doc).filter(([key]) => !bookkeeping.has(key) && !(name === 'events' && (key === 'pos' || key === 'applied'))),
+        Object.entries(doc).filter(([key]) => !bookkeeping.has(key) && !(journals.has(name) && (key === 'pos' || key === 'applied'))),
       );
-      if (name === 'events' && kept.stock) kept.stock = { ...(kept.stock as object), level: undefined };
+      if (journals.has(name) && kept.stock) kept.stock = { ...(kept.stock as object), level: undefined };
       return kept;
     });
   }

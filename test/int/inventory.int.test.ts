@@ -112,6 +112,31 @@ describe('inventory', () => {
     expect(await levelOf(mongo, 'oslo', 'SKU-H')).toBe(3);
   });
 
+  it('shows purchases in the history (each purchase is its own journal entry), in the order applied', async () => {
+    const customer = createEvent(
+      'shop.customer.registered.v1',
+      { customerId: 'cust-h', firstName: 'Ada', lastName: 'Hist', email: 'ada@example.com', address: { street: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'Norway' }, locale: 'en' },
+      at(),
+    );
+    const product = createEvent('shop.product.added.v1', { sku: 'SKU-HP', name: 'History Pen', category: 'Office', price: { amount: 250, currency: 'EUR' } }, at());
+    const purchase = (quantity: number) =>
+      createEvent('shop.purchase.made.v1', { customerId: 'cust-h', sku: 'SKU-HP', store: 'bergen', quantity, unitPrice: { amount: 250, currency: 'EUR' } }, at());
+    const sink = dbSink(mongo, config.mongodb.db);
+    await sink.write([customer, product, received('bergen', 'SKU-HP', 20), purchase(4), sold('bergen', 'SKU-HP', 1), purchase(30), purchase(2)]);
+    expect(sink.totals().rejected.map((r) => r.reason)).toEqual(['insufficient_stock']); // 30 > 15 left
+    const history = JSON.parse((await cli('history', '--sku', 'SKU-HP', '--json')).stdout) as Array<{ type: string; change: number; level: number }>;
+    expect(history.map((row) => [row.type, row.change, row.level])).toEqual([
+      ['incoming', 20, 20],
+      ['purchase', -4, 16],
+      ['sale', -1, 15],
+      ['purchase', -2, 13],
+    ]);
+    // `list purchases` shows purchases, not their journal bookkeeping.
+    const listed = JSON.parse((await cli('list', 'purchases', '--json')).stdout) as Array<Record<string, unknown>>;
+    expect(listed.length).toBeGreaterThan(0);
+    for (const row of listed) for (const key of ['pos', 'applied', 'stock', '_rev']) expect(row).not.toHaveProperty(key);
+  });
+
   it('alerts on items at or under their threshold and clears them when restocked', async () => {
     const low = JSON.parse((await cli('list', 'stock', '--store', 'oslo', '--low', '--json')).stdout) as Array<{ sku: string }>;
     expect(low.map((row) => row.sku)).toEqual(['SKU-H']); // level 3, threshold 5
