@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
-import { diffAlerts, type Alert } from '../domain/alerts.js';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config/schema.js';
+import { activeAfter, diffAlerts, type Alert } from '../domain/alerts.js';
 import { connectOrExplain } from '../kafka/client.js';
+import { readToEnd } from '../kafka/dead-letter-reader.js';
 import { createProducer } from '../kafka/publisher.js';
 import { ensureTopics, withAdmin } from '../kafka/topics.js';
 import { currentStock } from '../services/stock.js';
@@ -60,10 +63,12 @@ export function alertsCommand(): Command {
         const onSignal = () => stop.abort();
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
-        let active = new Map<string, Alert>();
         let raisedTotal = 0;
         try {
-          output.info(`watching stock levels every ${options.interval}s (Ctrl-C to stop)`);
+          // What earlier watchers raised and did not clear is still raised: not again.
+          let active = await alertsRaisedBefore(kafka, config);
+          const earlier = active.size > 0 ? `; ${active.size} raised earlier (alerts topic) and not raised again` : '';
+          output.info(`watching stock levels every ${options.interval}s${earlier} (Ctrl-C to stop)`);
           while (!stop.signal.aborted) {
             const diff = diffAlerts(active, await levels());
             active = diff.active;
@@ -90,4 +95,16 @@ export function alertsCommand(): Command {
         }
       }),
     );
+}
+
+async function alertsRaisedBefore(kafka: Kafka, config: Config): Promise<Map<string, Alert>> {
+  const records: unknown[] = [];
+  await readToEnd(kafka, config, [config.kafka.topics.alerts], (_topic, _partition, message) => {
+    try {
+      records.push(JSON.parse(message.value?.toString('utf8') ?? ''));
+    } catch {
+      // not one of ours: ignored
+    }
+  });
+  return activeAfter(records);
 }

@@ -55,3 +55,34 @@ export function diffAlerts(active: ReadonlyMap<string, Alert>, rows: readonly Le
   }
   return { raised, cleared, active: next };
 }
+
+function isAlertRecord(value: unknown): value is Alert & { event: 'raised' | 'cleared' } {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    (record.event === 'raised' || record.event === 'cleared') &&
+    typeof record.key === 'string' &&
+    typeof record.store === 'string' &&
+    typeof record.sku === 'string' &&
+    (record.event === 'cleared' || record.kind === 'out_of_stock' || record.kind === 'low_stock')
+  );
+}
+
+/**
+ * The alerts still raised after a history of `raised` / `cleared` records (as `alerts --follow`
+ * produces them; in order per key), so that a watcher that restarts raises again only what
+ * changed. Anything that is not such a record is ignored.
+ */
+export function activeAfter(records: Iterable<unknown>): Map<string, Alert> {
+  const active = new Map<string, Alert>();
+  for (const record of records) {
+    if (!isAlertRecord(record)) continue;
+    if (record.event === 'cleared') {
+      active.delete(record.key);
+      continue;
+    }
+    const { key, store, sku, kind, level, threshold } = record;
+    active.set(key, { key, store, sku, kind, level, threshold });
+  }
+  return active;
+}

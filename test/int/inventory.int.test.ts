@@ -169,4 +169,35 @@ describe('inventory', () => {
     const none = JSON.parse((await cli('alerts', '--json')).stdout) as Array<{ store: string }>;
     expect(none.filter((alert) => alert.store === 'oslo')).toEqual([]);
   });
+
+  it('a restarted alerts watcher does not raise again what an earlier one raised, and clears what recovered', async () => {
+    expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-R', '--level', '2')).code).toBe(0);
+    const watch = async (until: (lines: Array<{ event: string; sku: string }>) => boolean, then?: () => Promise<unknown>) => {
+      const child = spawnCli(['--config', file, 'alerts', '--follow', '--interval', '0.2', '--json']);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const lines = () => out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event: string; sku: string });
+      await waitFor(() => (err.includes('watching') ? true : undefined), 30_000, 'the watcher to start');
+      await then?.();
+      await waitFor(() => (until(lines()) ? true : undefined), 30_000, 'the expected alerts');
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      return { lines: lines(), err };
+    };
+    const first = await watch((lines) => lines.some((l) => l.event === 'raised' && l.sku === 'SKU-R'));
+    expect(first.lines.filter((l) => l.sku === 'SKU-R').map((l) => l.event)).toEqual(['raised']);
+    // Restarted while SKU-R is still low: not raised again; restocked meanwhile: cleared.
+    const second = await watch(
+      (lines) => lines.some((l) => l.event === 'cleared' && l.sku === 'SKU-R'),
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1000)); // several polls with SKU-R still low
+        expect((await cli('stock', 'receive', '--store', 'oslo', '--sku', 'SKU-R', '--quantity', '30')).code).toBe(0);
+      },
+    );
+    expect(second.err).toMatch(/raised earlier \(alerts topic\) and not raised again/);
+    expect(second.lines.filter((l) => l.sku === 'SKU-R').map((l) => l.event)).toEqual(['cleared']);
+  });
 });
