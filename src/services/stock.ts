@@ -1,7 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Config } from '../config/schema.js';
-import type { JournalEntry, PurchaseDoc, StockDoc } from '../domain/documents.js';
-
+import type { JournalEntry, ProductDoc, PurchaseDoc, StockDoc } from '../domain/documents.js';
 
 export interface StockRow {
   store: string;
@@ -28,13 +27,31 @@ export interface StockFilter {
 }
 
 // Current levels, from the stock documents (not from history): a SKU that was low once and was
-// restocked is not low now.
+// restocked is not low now. A product that never received goods at the default store is listed
+// there at level 0 (it has no stock document): out of stock is what it is.
 export async function currentStock(db: Db, config: Config, filter: StockFilter = {}): Promise<StockRow[]> {
   const query: Record<string, string> = {};
   if (filter.store) query.store = filter.store;
   if (filter.sku) query.sku = filter.sku;
-  const docs = await db.collection<StockDoc>('stock').find(query).sort({ _id: 1 }).toArray();
+  const store = config.inventory.defaultStore;
+  const wantsDefaultStore = !filter.store || filter.store === store;
+  const [docs, products] = await Promise.all([
+    db.collection<StockDoc>('stock').find(query).toArray(),
+    wantsDefaultStore
+      ? db
+          .collection<ProductDoc>('products')
+          .find(filter.sku ? { _id: filter.sku } : {}, { projection: { _id: 1, addedAt: 1 } })
+          .toArray()
+      : Promise.resolve([]),
+  ]);
   const rows = docs.map((doc) => toStockRow(config, doc));
+  const stocked = new Set(docs.filter((doc) => doc.store === store).map((doc) => doc.sku));
+  for (const product of products) {
+    if (stocked.has(product._id)) continue;
+    const threshold = thresholdOf(config, product._id);
+    rows.push({ store, sku: product._id, level: 0, threshold, low: true, updatedAt: product.addedAt });
+  }
+  rows.sort((a, b) => (a.store === b.store ? (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0) : a.store < b.store ? -1 : 1));
   return filter.low ? rows.filter((row) => row.low) : rows;
 }
 

@@ -135,6 +135,14 @@ describe('inventory', () => {
     const listed = JSON.parse((await cli('list', 'purchases', '--json')).stdout) as Array<Record<string, unknown>>;
     expect(listed.length).toBeGreaterThan(0);
     for (const row of listed) for (const key of ['pos', 'applied', 'stock', '_rev']) expect(row).not.toHaveProperty(key);
+    // A product that never received goods at the default store is out of stock there, not missing.
+    const stock = JSON.parse((await cli('list', 'stock', '--sku', 'SKU-HP', '--json')).stdout) as Array<{ store: string; level: number; low: boolean }>;
+    expect(stock.map((row) => [row.store, row.level, row.low])).toEqual([
+      ['bergen', 13, false],
+      [config.inventory.defaultStore, 0, true],
+    ]);
+    const alerts = JSON.parse((await cli('alerts', '--json')).stdout) as Array<{ store: string; sku: string; kind: string }>;
+    expect(alerts.filter((alert) => alert.sku === 'SKU-HP')).toEqual([expect.objectContaining({ store: config.inventory.defaultStore, kind: 'out_of_stock' })]);
   });
 
   it('alerts on items at or under their threshold and clears them when restocked', async () => {
