@@ -7,6 +7,8 @@ export const ExitCode = {
   usage: 2,
   partial: 3,
   unavailable: 4,
+  /** Stopped by SIGINT or SIGTERM before the end, cleanly (what was done is kept). */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

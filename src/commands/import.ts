@@ -3,18 +3,8 @@ import { Command } from 'commander';
 import { IMPORT_HEADER } from '../domain/csv.js';
 import { ExitCode, isShopctlError, ShopctlError, UsageError } from '../errors.js';
 import type { Context } from '../services/context.js';
-import {
-  checkImportFile,
-  FAILED_DIR,
-  importFile,
-  openErrorSink,
-  PROCESSED_DIR,
-  watchDirectory,
-  type ErrorSink,
-  type ImportProgress,
-  type ImportSummary,
-  type WatchEvent,
-} from '../services/import.js';
+import { checkImportFile, importFile, openErrorSink, type ErrorSink, type ImportProgress, type ImportSummary } from '../services/import.js';
+import { FAILED_DIR, PROCESSED_DIR, watchDirectory, type WatchEvent } from '../services/import-watch.js';
 import { openSink } from '../services/sinks.js';
 import type { Output } from '../ui/output.js';
 import { createProgress, formatRate, type Progress } from '../ui/progress.js';
@@ -94,6 +84,12 @@ async function importOne(context: Context, file: string, options: ImportOptions)
   let errors: ErrorSink | null = null;
   let sink: Awaited<ReturnType<typeof openSink>> | null = null;
   const progress = options.json ? null : createProgress(output, `importing ${file}…`);
+  // Ctrl-C or SIGTERM: finish the chunk in hand, report, and stop; the rest is imported by
+  // running the same command again (rows already imported have no second effect).
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     if (!dryRun) {
       errors = await openErrors(context);
@@ -103,15 +99,22 @@ async function importOne(context: Context, file: string, options: ImportOptions)
       via: options.via,
       sink,
       errors,
+      signal: controller.signal,
       onProgress: (p) => progress?.update(progressText(file, p)),
     });
     progress?.stop();
     printSummary(output, summary, Boolean(options.json), sink?.target ?? '');
+    if (summary.interrupted) {
+      output.warn(`stopped after ${summary.rows.read} rows: run the same import again to finish (what was imported has no second effect)`);
+      return ExitCode.interrupted;
+    }
     return exitCodeOf(summary);
   } catch (error) {
     progress?.fail(`importing ${file}: failed`);
     throw error;
   } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     await sink?.close().catch(() => undefined);
     await errors?.close().catch(() => undefined);
   }

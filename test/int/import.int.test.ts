@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { Config } from '../../src/config/schema.js';
 import { IMPORT_HEADER } from '../../src/domain/csv.js';
 import type { ImportSummary } from '../../src/services/import.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { repoRoot, runCli, spawnCli } from '../helpers/cli.js';
 import { connectTestMongo, testConfig, testKafka, uniqueName, waitFor, type TestMongo } from '../helpers/env.js';
 
 // `shopctl import` as a user runs it: the real CLI, a config file giving this file its own
@@ -227,6 +227,32 @@ describe('shopctl import', () => {
     expect(result.stdout).toMatch(/dry run: nothing written/);
     expect(await db.mongo.db.collection('events').countDocuments()).toBe(journal);
     expect(await topicEnd(db.config, db.config.kafka.topics.importErrors)).toBe(errors);
+  });
+
+  it('stops a long import cleanly on SIGINT: what was read is reported, exit 130', async () => {
+    const rows = Array.from({ length: 300_000 }, () => `${randomUUID()},incoming,2026-01-05,online,SKU-A,1`);
+    const big = path.join(dir, 'big.csv');
+    await writeFile(big, `${IMPORT_HEADER.join(',')}\n${rows.join('\n')}\n`);
+    const child = spawnCli(['--config', db.file, 'import', big, '--dry-run', '--json']);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Once the file is open the signal handlers are in place (Linux: its descriptors in /proc).
+    const reading = async () => {
+      const fds = await readdir(`/proc/${child.pid}/fd`).catch(() => []);
+      for (const fd of fds) if ((await readlink(`/proc/${child.pid}/fd/${fd}`).catch(() => '')) === big) return true;
+      return undefined;
+    };
+    await waitFor(reading, 30_000, 'the import to open the file');
+    child.kill('SIGINT');
+    expect(await exit, err).toBe(130);
+    const summary = JSON.parse(out) as ImportSummary;
+    expect(summary.interrupted).toBe(true);
+    expect(summary.rows.read).toBeGreaterThan(0);
+    expect(summary.rows.read).toBeLessThan(300_000);
+    expect(err).toMatch(/stopped after \d+ rows: run the same import again to finish/);
   });
 
   it('refuses unusable files and bad arguments with exit 2 and a message naming the file', async () => {
