@@ -41,6 +41,8 @@ export interface RunningProjector {
   totals: Readonly<ProjectorTotals>;
 }
 
+/** How often the consumer heartbeats, also while a chunk is being applied. */
+const HEARTBEAT_MS = 1000;
 /** Events per MongoDB round-trip group; a Kafka batch larger than this is applied in chunks. */
 export const PROJECTOR_CHUNK = 5000;
 /** Messages per produce request to the retry and dead-letter topics (stays under message.max.bytes). */
@@ -66,7 +68,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     // A crashed consumer's partitions move to the others after 10 s rather than 30 s; every
     // chunk of a batch heartbeats, so a slow batch does not lose its partitions.
     sessionTimeout: 10_000,
-    heartbeatInterval: 1000,
+    heartbeatInterval: HEARTBEAT_MS,
   });
   await connectOrExplain(config, async () => {
     await producer.connect();
@@ -180,13 +182,22 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
           }
         }
         if (messages.length > 0) {
-          await processChunk(batch.topic, batch.partition, messages);
-          const last = messages[messages.length - 1];
-          if (last) {
-            payload.resolveOffset(last.offset);
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
-            ]);
+          // A chunk can take longer than the session timeout (FerretDB rewrites slowly in a
+          // large catalog): keep heartbeating while it is applied, or the group drops us.
+          const beating = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_MS);
+          try {
+            await processChunk(batch.topic, batch.partition, messages);
+            const last = messages[messages.length - 1];
+            if (last) {
+              payload.resolveOffset(last.offset);
+              await consumer
+                .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) }])
+                .catch((error: unknown) => {
+                  throw groupErrorOf(error);
+                });
+            }
+          } finally {
+            clearInterval(beating);
           }
           totals.batches += 1;
           options.onProgress?.(totals);
@@ -220,6 +231,25 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
 
   return { done, stop, totals };
 }
+
+/**
+ * kafkajs retries a failed commit and then wraps the error, which hides its type from kafkajs'
+ * own runner: the runner rejoins the group only for errors whose type says the group moved on
+ * (this member timed out, a rebalance began). Such an error is rethrown as itself, so the
+ * consumer rejoins and the uncommitted chunk comes again (applying it again has no effect);
+ * anything else is left as it was.
+ */
+export function groupErrorOf(error: unknown): unknown {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string' && GROUP_ERRORS.has(type)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return error;
+}
+
+const GROUP_ERRORS = new Set(['UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR_FOR_GROUP']);
 
 // Moves the group's committed offsets back to the oldest retained event. Only topics the group
 // has committed on need it (a group that never committed starts at the oldest event anyway),

@@ -1,6 +1,8 @@
+import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createEvent } from '../../src/domain/events.js';
 import { decodeEvent, encodeEvent, positionKey } from '../../src/kafka/codec.js';
+import { groupErrorOf } from '../../src/kafka/projector-consumer.js';
 import { backoffFor, canRetry, isForGroup, retryMessage } from '../../src/kafka/retry.js';
 
 const purchase = createEvent(
@@ -52,5 +54,30 @@ describe('retries', () => {
     expect(canRetry(original, 'invalid_data', policy)).toBe(false);
     const second = retryMessage({ topic: 'shop.retry', partition: 0, message: asReceived, reason: 'unknown_reference', detail: 'x' }, policy, 7000, 'g1');
     expect(second.headers).toMatchObject({ 'x-retry-attempt': '2', 'x-retry-not-before': '9000', 'x-original-topic': 'shop.inventory' });
+  });
+});
+
+describe('group errors from a commit', () => {
+  const protocolError = (type: string, code: number) => new KafkaJSProtocolError({ message: `broker says ${type}`, type, code, retriable: true } as never);
+  // What kafkajs' retrier throws when it gives up (src/retry/index.js); its typings omit the cause.
+  const NonRetriable = KafkaJSNonRetriableError as unknown as new (error: Error, options: { cause: Error }) => Error;
+  const giveUp = (error: Error) => new NonRetriable(error, { cause: error });
+
+  it('unwraps the error kafkajs gives up with, when the group moved on, so that its runner rejoins', () => {
+    const inner = protocolError('UNKNOWN_MEMBER_ID', 25);
+    const wrapped = giveUp(inner);
+    expect((wrapped as unknown as { type?: string }).type).toBeUndefined(); // what the runner sees without the unwrap
+    expect(groupErrorOf(wrapped)).toBe(inner);
+    const rebalance = protocolError('REBALANCE_IN_PROGRESS', 27);
+    expect(groupErrorOf(giveUp(rebalance))).toBe(rebalance);
+  });
+
+  it('leaves any other error as it was', () => {
+    const other = protocolError('TOPIC_AUTHORIZATION_FAILED', 29);
+    const wrapped = giveUp(other);
+    expect(groupErrorOf(wrapped)).toBe(wrapped);
+    const plain = new Error('boom');
+    expect(groupErrorOf(plain)).toBe(plain);
+    expect(groupErrorOf('text')).toBe('text');
   });
 });
