@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import { activeAfter, diffAlerts, type Alert } from '../domain/alerts.js';
 import { connectOrExplain } from '../kafka/client.js';
-import { readToEnd } from '../kafka/dead-letter-reader.js';
+import { readToEnd } from '../kafka/read-to-end.js';
 import { createProducer } from '../kafka/publisher.js';
 import { ensureTopics, withAdmin } from '../kafka/topics.js';
 import { currentStock } from '../services/stock.js';
@@ -105,6 +105,6 @@ async function alertsRaisedBefore(kafka: Kafka, config: Config): Promise<Map<str
     } catch {
       // not one of ours: ignored
     }
-  });
+  }, { label: 'alerts' });
   return activeAfter(records);
 }

@@ -171,9 +171,13 @@ async function lookUpOneByOne(target: ProjectionTarget, collection: string, ids:
   return ids.length * LOOKUP_MS < (await collectionSize(target.db, collection)) * SCAN_MS_PER_DOCUMENT;
 }
 
+/** The documents with these ids, read the cheaper way for this server and collection. */
+async function findByIds(target: ProjectionTarget, collection: string, ids: readonly string[]): Promise<AnyDoc[]> {
+  return (await lookUpOneByOne(target, collection, ids)) ? findEach(target.db, collection, ids) : findIn(target.db, collection, ids);
+}
+
 // The collections are read at the same time (reads do not contend on FerretDB; writes do).
 async function loadDocs(target: ProjectionTarget, refs: readonly DocRef[]): Promise<Loaded> {
-  const { db } = target;
   const wanted = new Map<CollectionName, Set<string>>();
   for (const ref of refs) {
     const set = wanted.get(ref.collection) ?? new Set<string>();
@@ -183,7 +187,7 @@ async function loadDocs(target: ProjectionTarget, refs: readonly DocRef[]): Prom
   const perCollection = await Promise.all(
     [...wanted].map(async ([collection, idSet]) => {
       const ids = [...idSet];
-      const found = (await lookUpOneByOne(target, collection, ids)) ? await findEach(db, collection, ids) : await findIn(db, collection, ids);
+      const found = await findByIds(target, collection, ids);
       const byId = new Map(found.map((doc) => [doc._id, doc]));
       return ids.map((id) => ({ ref: { collection, id }, doc: byId.get(id) ?? null }));
     }),
@@ -236,7 +240,7 @@ async function journalOrFindDuplicates(target: ProjectionTarget, entries: readon
     }
     if (clashes.size === 0) continue;
     const ids = [...clashes.keys()];
-    const existing = (await lookUpOneByOne(target, collection, ids)) ? await findEach(target.db, collection, ids) : await findIn(target.db, collection, ids);
+    const existing = await findByIds(target, collection, ids);
     const posById = new Map(existing.map((doc) => [doc._id, (doc as { pos?: string | null }).pos]));
     for (const [id, pos] of clashes) if (pos === null || posById.get(id) !== pos) duplicates.add(id);
   }
@@ -284,17 +288,18 @@ async function writeChanges(target: ProjectionTarget, changes: readonly Change[]
       );
       if (result.matchedCount !== slice.length) suspect = suspect.concat(slice);
     }
-    if (suspect.length > 0) lost.push(...(await verify(db, collection, suspect)));
+    if (suspect.length > 0) lost.push(...(await verify(target, collection, suspect)));
   }
   return lost;
 }
 
 // A write landed when the stored document names the last event this writer applied to it.
-async function verify(db: Db, collection: CollectionName, list: readonly Change[]): Promise<Change[]> {
-  const stored = (await db
-    .collection(collection)
-    .find({ _id: { $in: list.map((change) => change.doc._id) } } as object, { projection: { _last: 1 } })
-    .toArray()) as unknown as Array<{ _id: string; _last?: string }>;
+async function verify(target: ProjectionTarget, collection: CollectionName, list: readonly Change[]): Promise<Change[]> {
+  const stored = await findByIds(
+    target,
+    collection,
+    list.map((change) => change.doc._id),
+  );
   const lastById = new Map(stored.map((doc) => [doc._id, doc._last]));
   return list.filter((change) => lastById.get(change.doc._id) !== change.doc._last);
 }
