@@ -78,19 +78,21 @@ export function importCommand(): Command {
 
 async function importOne(context: Context, file: string, options: ImportOptions): Promise<number> {
   const { output } = context;
-  // An unusable file is reported before any connection is made.
-  await checkImportFile(file);
-  const dryRun = Boolean(options.dryRun);
-  let errors: ErrorSink | null = null;
-  let sink: Awaited<ReturnType<typeof openSink>> | null = null;
-  const progress = options.json ? null : createProgress(output, `importing ${file}…`);
   // Ctrl-C or SIGTERM: finish the chunk in hand, report, and stop; the rest is imported by
-  // running the same command again (rows already imported have no second effect).
+  // running the same command again (rows already imported have no second effect). The handlers
+  // are in place before the file is first opened, so a signal is never met by the default exit.
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const dryRun = Boolean(options.dryRun);
+  let errors: ErrorSink | null = null;
+  let sink: Awaited<ReturnType<typeof openSink>> | null = null;
+  let progress: Progress | null = null;
   try {
+    // An unusable file is reported before any connection is made.
+    await checkImportFile(file);
+    progress = options.json ? null : createProgress(output, `importing ${file}…`);
     if (!dryRun) {
       errors = await openErrors(context);
       sink = await openSink(context, options.via);
