@@ -21,20 +21,26 @@ export interface ServerTraits {
    */
   updatesPerCommand: number;
   /**
-   * Whether a write may be conditional on the revision read. FerretDB 1.x only uses its _id
-   * index when a filter is exactly { _id }; any other filter scans and decodes the whole
-   * collection for every single update (seconds per batch). There the projection writes
-   * counters and profiles by _id alone and relies on a single writer per document: one
-   * `consume` process per database. Stock levels are always written conditionally: decisions
-   * (never below zero) rest on them.
+   * Whether a write may be conditional on the revision read. FerretDB 1.x evaluates any filter
+   * but an exact { _id } by decoding every document of the collection, for every single update
+   * (seconds per batch), and then updates by _id in a second step, so a condition is not even
+   * atomic there. On FerretDB the projection writes by _id alone: counters and profiles rely on a
+   * single writer per document (one `consume` per database), stock levels on leases every writer
+   * takes (db/stock-locks.ts) and on one check of their revisions per batch.
    */
   conditionalWrites: boolean;
+  /**
+   * Whether the server finds a document by _id through its index. FerretDB 1.24 (SQLite) does
+   * not: its _id index is built on `sjson->"_id"` and its queries ask for `sjson->'$._id'`, which
+   * SQLite does not match to the index, so every read, update and delete by _id is a scan.
+   */
+  indexedIdLookups: boolean;
 }
 
 export async function serverTraits(db: Db): Promise<ServerTraits> {
   const info = (await db.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
-  if (info.ferretdbVersion) return { kind: 'ferretdb', version: info.ferretdbVersion, updatesPerCommand: 25, conditionalWrites: false };
-  return { kind: 'mongodb', version: info.version ?? 'unknown', updatesPerCommand: 1000, conditionalWrites: true };
+  if (info.ferretdbVersion) return { kind: 'ferretdb', version: info.ferretdbVersion, updatesPerCommand: 25, conditionalWrites: false, indexedIdLookups: false };
+  return { kind: 'mongodb', version: info.version ?? 'unknown', updatesPerCommand: 1000, conditionalWrites: true, indexedIdLookups: true };
 }
 
 // Connects and pings, so that an unreachable server fails here, within the configured

@@ -1,6 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import { applyEvents, type ProjectionTarget } from '../db/projection-store.js';
+import { stockKeys, withStockLocks } from '../db/stock-locks.js';
 import type { ProjectionInput } from '../domain/projector.js';
 import { connectOrExplain } from './client.js';
 import { decodeEvent, positionKey } from './codec.js';
@@ -141,7 +142,12 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         letters.push({ topic, partition, message, reason: decoded.reason, detail: decoded.message });
       }
     }
-    const result = await applyEvents(target, inputs);
+    // On FerretDB a stock write's revision check is not atomic: lease the stock levels, as the
+    // db path does, so that a `--via db` writer and this consumer exclude each other.
+    const apply = () => applyEvents(target, inputs);
+    const events = inputs.map((input) => input.event);
+    const holder = `consume:${options.groupId}:${key}`;
+    const result = target.server.conditionalWrites ? await apply() : await withStockLocks(target.db, stockKeys(events), apply, holder);
     result.outcomes.forEach((outcome, index) => {
       const message = inputMessages[index];
       if (outcome.status === 'applied') totals.applied += 1;

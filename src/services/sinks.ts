@@ -1,6 +1,5 @@
 import { applyEvents, type ProjectionTarget } from '../db/projection-store.js';
-import { withStockLocks } from '../db/stock-locks.js';
-import { writesOf } from '../domain/projector.js';
+import { stockKeys, withStockLocks } from '../db/stock-locks.js';
 import type { ShopEvent } from '../domain/events.js';
 import type { RejectReason } from '../domain/projector.js';
 import { connectPublisher, type EncodedChunk } from '../kafka/publisher.js';
@@ -67,8 +66,7 @@ export function dbSink(target: ProjectionTarget, name: string): EventSink {
       if (isEncoded(chunk)) throw new Error('the db path takes events, not encoded messages');
       const events = chunk;
       // Other processes may write the same stock levels at the same time: take their leases.
-      const keys = events.flatMap((event) => writesOf(event).filter((ref) => ref.collection === 'stock').map((ref) => ref.id));
-      const result = await withStockLocks(target.db, keys, () => applyEvents(target, events.map((event) => ({ event }))));
+      const result = await withStockLocks(target.db, stockKeys(events), () => applyEvents(target, events.map((event) => ({ event }))));
       result.outcomes.forEach((outcome, index) => {
         const event = events[index];
         if (!event) return;

@@ -91,6 +91,48 @@ describe('inventory', () => {
     expect(totals.deadLettered).toBeGreaterThan(0);
   });
 
+  it('never goes negative, and loses no unit, when the consumer and db-path writers sell one SKU at the same time', async () => {
+    await applyEvents(mongo, [received('turin', 'SKU-BOTH', 150)].map((event) => ({ event })));
+    const journal = () =>
+      mongo.db
+        .collection<{ pos: string | null; stock?: { change: number } }>('events')
+        .find({ subject: 'stock/turin/SKU-BOTH', type: 'shop.stock.sold.v1' })
+        .toArray();
+    // 200 sales of 1 through Kafka and 60 by two db-path writers (260 asked of 150), at the same
+    // time: on FerretDB every writer leases the stock level, on MongoDB the writes are conditional.
+    const consumer = projectUntilIdle(config, mongo, { idleMs: 2500 });
+    await publishAll(config, Array.from({ length: 20 }, () => sold('turin', 'SKU-BOTH', 1)));
+    await waitFor(async () => ((await journal()).some((entry) => entry.pos !== null) ? true : undefined), 30_000, 'the consumer to apply a first sale');
+    const publisher = async () => {
+      for (let i = 0; i < 9; i += 1) {
+        await publishAll(config, Array.from({ length: 20 }, () => sold('turin', 'SKU-BOTH', 1)));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const writer = async () => {
+      const sink = dbSink(mongo, config.mongodb.db);
+      for (let i = 0; i < 30; i += 1) {
+        await sink.write([sold('turin', 'SKU-BOTH', 1)]);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      return sink.totals();
+    };
+    const [, first, second] = await Promise.all([publisher(), writer(), writer()]);
+    await consumer;
+    const final = (await levelOf(mongo, 'turin', 'SKU-BOTH'))!;
+    const entries = await journal();
+    const soldUnits = -entries.reduce((sum, entry) => sum + (entry.stock?.change ?? 0), 0);
+    // Every unit that left the shelf was sold once, by one writer or the other, and no more
+    // than there were: a lost update would show as a level that disagrees with the journal.
+    expect(final).toBe(0);
+    expect(soldUnits).toBe(150);
+    expect(entries).toHaveLength(150);
+    expect(first.written + second.written).toBeGreaterThan(0);
+    expect(entries.filter((entry) => entry.pos === null)).toHaveLength(first.written + second.written);
+    // Nothing is left leased once every writer is done.
+    expect(await mongo.db.collection('locks').countDocuments({ _id: 'stock:turin:SKU-BOTH' } as object)).toBe(0);
+  });
+
   it('refuses a db-path sale beyond stock, naming store, SKU, requested and available', async () => {
     const result = await cli('stock', 'sell', '--store', 'rome', '--sku', 'SKU-NONE', '--quantity', '2', '--via', 'db');
     expect(result.code).toBe(1);
