@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withStockLocks } from '../../src/db/stock-locks.js';
-import { connectTestMongo, testConfig, type TestMongo } from '../helpers/env.js';
+import { connectTestMongo, testConfig, waitFor, type TestMongo } from '../helpers/env.js';
 
 describe('stock leases', () => {
   let mongo: TestMongo;
@@ -54,4 +54,31 @@ describe('stock leases', () => {
     expect(await waiting).toBe('done');
     expect(await locks().countDocuments()).toBe(0);
   });
+
+  it('takes over a lease whose owner stopped renewing it, never one whose owner is alive', async () => {
+    const past = new Date(Date.now() - 1_000);
+    const future = new Date(Date.now() + 30_000);
+    // 'slow' holds an expired lease but renews its heartbeat: its work is still running.
+    await locks().insertMany([
+      { _id: 'stock:nice:E', owner: 'slow', expiresAt: past },
+      { _id: 'owner:slow', owner: 'slow', expiresAt: future },
+      { _id: 'stock:nice:F', owner: 'crashed', expiresAt: past },
+    ]);
+    expect(await withStockLocks(mongo.db, ['nice:F'], () => Promise.resolve('taken over'))).toBe('taken over');
+    const waiting = withStockLocks(mongo.db, ['nice:E'], () => Promise.resolve('after the heartbeat stopped'));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await locks().countDocuments({ _id: 'stock:nice:E' } as object)).toBe(1);
+    await locks().replaceOne({ _id: 'owner:slow' }, { owner: 'slow', expiresAt: past });
+    expect(await waiting).toBe('after the heartbeat stopped');
+    await locks().deleteMany({});
+  });
+
+  it('keeps the leases of long work alive with one heartbeat, gone when the work ends', async () => {
+    const beat = await withStockLocks(mongo.db, ['bonn:G', 'bonn:H'], () =>
+      waitFor(() => locks().findOne({ _id: 'owner:long-work' }).then((doc) => doc ?? undefined), 15_000, 'the first heartbeat'),
+      'long-work',
+    );
+    expect(beat.expiresAt.getTime()).toBeGreaterThan(Date.now() + 20_000);
+    expect(await locks().countDocuments()).toBe(0);
+  }, 30_000);
 });
