@@ -23,10 +23,10 @@ const indexes: ReadonlyArray<{ collection: string; keys: Record<string, 1 | -1>;
 
 // Indexes the readers need. Creating an existing index is a no-op, so this runs on every start;
 // one at a time, because concurrent index builds are a known way to hang FerretDB.
-// None on FerretDB 1.x: with SQLite it answers only exact { _id } filters from an index and
-// scans for everything else, so these would serve no read while making every insert slower
-// (measured with purchases: ~7,300 inserts/s with the two purchase indexes, ~11,700 without;
-// a find by customerId or the latest 20 by time took 3-4 s on 50,000 either way).
+// None on FerretDB 1.x: with SQLite it pushes only exact { _id } filters down to SQL (and even
+// those scan, see ServerTraits.indexedIdLookups), so these would serve no read while making
+// every insert slower (measured with purchases: ~7,300 inserts/s with the two purchase indexes,
+// ~11,700 without; a find by customerId or the latest 20 by time took 3-4 s on 50,000 either way).
 export async function ensureIndexes(db: Db, server?: Pick<ServerTraits, 'kind'>): Promise<void> {
   const { kind } = server ?? (await serverTraits(db));
   if (kind === 'ferretdb') return;
