@@ -1,3 +1,4 @@
+import type { Message } from 'kafkajs';
 import type { Db } from 'mongodb';
 import type { Config } from '../../src/config/schema.js';
 import type { ProjectionTarget } from '../../src/db/projection-store.js';
@@ -9,6 +10,7 @@ import { randomPurchaseEvents } from '../../src/services/buy.js';
 import { englishLocale } from '../../src/domain/generators.js';
 import { customerEvents, productEvents } from '../../src/services/make.js';
 import { createRuntime } from '../../src/services/runtime.js';
+import { testKafka } from './env.js';
 
 /** A fixed clock: every run of a scenario produces byte-identical events. */
 export const fixedClock = (): (() => Date) => {
@@ -47,6 +49,20 @@ export async function publishAll(config: Config, events: readonly ShopEvent[]): 
     await publisher.publish(events);
   } finally {
     await publisher.disconnect();
+  }
+}
+
+/** Bytes that are no event at all, as a broken producer would send them. */
+export const garbageMessage: Message = { key: 'online:SKU-X', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), headers: { origin: 'fuzz' } };
+
+/** Sends messages as they are (malformed ones included), bypassing shopctl's publisher. */
+export async function sendRaw(config: Config, topic: string, messages: Message[]): Promise<void> {
+  const producer = testKafka(config).producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages });
+  } finally {
+    await producer.disconnect();
   }
 }
 

@@ -5,7 +5,7 @@ import { applyEvents } from '../../src/db/projection-store.js';
 import { createEvent } from '../../src/domain/events.js';
 import { encodeEvent } from '../../src/kafka/codec.js';
 import { connectTestMongo, testConfig, testKafka, type TestMongo } from '../helpers/env.js';
-import { projectUntilIdle, scenario } from '../helpers/shop.js';
+import { garbageMessage, projectUntilIdle, scenario, sendRaw } from '../helpers/shop.js';
 
 interface Letter {
   key: string | null;
@@ -63,19 +63,7 @@ describe('dead letters: bad events go to the dead-letter topic and the consumer 
       ...encodeEvent(shop.purchases[1]!),
       value: JSON.stringify({ ...shop.purchases[1]!, data: { ...shop.purchases[1]!.data, quantity: -3 } }),
     };
-    const producer = testKafka(config).producer();
-    await producer.connect();
-    await producer.send({
-      topic: config.kafka.topics.inventory,
-      messages: [
-        { key: 'online:SKU-X', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), headers: { origin: 'fuzz' } },
-        wrongShape,
-        badData,
-        encodeEvent(unknown),
-        ...shop.purchases.slice(2).map(encodeEvent),
-      ],
-    });
-    await producer.disconnect();
+    await sendRaw(config, config.kafka.topics.inventory, [garbageMessage, wrongShape, badData, encodeEvent(unknown), ...shop.purchases.slice(2).map(encodeEvent)]);
 
     const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
     expect(totals.applied).toBe(3); // the three good purchases behind the bad ones

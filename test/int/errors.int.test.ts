@@ -11,8 +11,8 @@ import { createKafka } from '../../src/kafka/client.js';
 import { encodeEvent } from '../../src/kafka/codec.js';
 import { ensureTopics, withAdmin } from '../../src/kafka/topics.js';
 import { runCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, testKafka, type TestMongo } from '../helpers/env.js';
-import { projectUntilIdle } from '../helpers/shop.js';
+import { connectTestMongo, testConfig, type TestMongo } from '../helpers/env.js';
+import { garbageMessage, projectUntilIdle, sendRaw } from '../helpers/shop.js';
 
 interface ListJson {
   topics: Array<{ source: string; topic: string; exists: boolean }>;
@@ -60,33 +60,24 @@ describe('shopctl errors: list, show and redrive dead letters', () => {
     await ensureIndexes(mongo.db);
     await withAdmin(createKafka(config), config, (admin) => ensureTopics(admin, config));
 
-    const producer = testKafka(config).producer();
-    await producer.connect();
-    await producer.send({
-      topic: config.kafka.topics.inventory,
-      messages: [
-        { key: 'online:SKU-X', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), headers: { origin: 'fuzz' } },
-        { key: 'online:SKU-Y', value: JSON.stringify({ hello: 'world' }) },
-        ...purchases.map(encodeEvent),
-      ],
-    });
-    await producer.send({
-      topic: config.kafka.topics.importErrors,
-      messages: [
-        {
-          key: 'stock.csv:7',
-          value: JSON.stringify({ file: 'stock.csv', line: 7, raw: 'x,sale,,1,A,-2', reasons: ['invalid transaction_id', 'value must be a positive integer'] }),
-          headers: { 'x-dlq-reason': 'invalid_row', 'x-dlq-time': new Date().toISOString() },
-        },
-        {
-          // A reason that is retriable for an event, but not for a CSV row.
-          key: 'stock.csv:9',
-          value: JSON.stringify({ file: 'stock.csv', line: 9, raw: 'y,sale,online,SKU-NOPE,1', reasons: ["unknown product 'SKU-NOPE'"] }),
-          headers: { 'x-dlq-reason': 'unknown_reference', 'x-dlq-time': new Date().toISOString() },
-        },
-      ],
-    });
-    await producer.disconnect();
+    await sendRaw(config, config.kafka.topics.inventory, [
+      garbageMessage,
+      { key: 'online:SKU-Y', value: JSON.stringify({ hello: 'world' }) },
+      ...purchases.map(encodeEvent),
+    ]);
+    await sendRaw(config, config.kafka.topics.importErrors, [
+      {
+        key: 'stock.csv:7',
+        value: JSON.stringify({ file: 'stock.csv', line: 7, raw: 'x,sale,,1,A,-2', reasons: ['invalid transaction_id', 'value must be a positive integer'] }),
+        headers: { 'x-dlq-reason': 'invalid_row', 'x-dlq-time': new Date().toISOString() },
+      },
+      {
+        // A reason that is retriable for an event, but not for a CSV row.
+        key: 'stock.csv:9',
+        value: JSON.stringify({ file: 'stock.csv', line: 9, raw: 'y,sale,online,SKU-NOPE,1', reasons: ["unknown product 'SKU-NOPE'"] }),
+        headers: { 'x-dlq-reason': 'unknown_reference', 'x-dlq-time': new Date().toISOString() },
+      },
+    ]);
 
     const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
     expect(totals.deadLettered).toBe(4); // garbage, wrong shape, two unknown references (after one retry each)
