@@ -31,7 +31,8 @@ export async function ensureTopics(admin: Admin, config: Config, topics = allTop
   const missing = topics.filter((topic) => !existing.has(topic));
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait tolerates only LEADER_NOT_AVAILABLE; see topicsWithLeaders.
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic,
         numPartitions: config.kafka.partitions,
@@ -39,12 +40,41 @@ export async function ensureTopics(admin: Admin, config: Config, topics = allTop
       })),
     });
   }
-  const metadata = await admin.fetchTopicMetadata({ topics });
+  const metadata = await topicsWithLeaders(admin, topics);
   return metadata.topics.map((topic) => ({
     topic: topic.name,
     created: missing.includes(topic.name),
     partitions: topic.partitions.length,
   }));
+}
+
+const SETTLE_MS = 30_000;
+// What a broker answers about a partition whose creation it has not applied yet.
+const UNSETTLED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER']);
+
+// kafkajs throws the broker's error, or wraps it once its retries are spent.
+function unsettled(error: unknown): boolean {
+  const { type, cause, originalError } = (error ?? {}) as { type?: string; cause?: unknown; originalError?: unknown };
+  if (type && UNSETTLED.has(type)) return true;
+  const inner = cause ?? originalError;
+  return inner !== undefined && inner !== error && unsettled(inner);
+}
+
+// The topics' metadata once every partition has a leader. In KRaft mode a broker can answer
+// UNKNOWN_TOPIC_OR_PARTITION for a moment after a topic was created (seen right after the local
+// broker started, with many topics created at once), which kafkajs's createTopics does not wait out.
+async function topicsWithLeaders(admin: Admin, topics: string[]): Promise<Awaited<ReturnType<Admin['fetchTopicMetadata']>>> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics });
+      if (metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))) return metadata;
+    } catch (error) {
+      if (!unsettled(error) || Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topics without a leader after ${SETTLE_MS / 1000}s: ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 export async function withAdmin<T>(kafka: Kafka, config: Config, work: (admin: Admin) => Promise<T>): Promise<T> {
