@@ -16,6 +16,10 @@ CACHE="${SHOPCTL_CACHE_DIR:-$HOME/.cache/shopctl}"
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 FERRETDB_SRC="$CACHE/ferretdb-src"
 FERRETDB_BIN="$CACHE/bin/ferretdb"
+# Patches applied (in name order) to the FerretDB module before building, see patches/README.md.
+FERRETDB_PATCH_DIR="$STACK_DIR/patches"
+# Written next to the binary after a build: the FerretDB version and the patch set it was built with.
+FERRETDB_MARKER="$FERRETDB_BIN.patches"
 RUN_DIR="$CACHE/run"
 LOG_DIR="$CACHE/logs"
 KAFKA_DATA="$CACHE/data/kafka"
@@ -50,4 +54,36 @@ show_log_tail() {
   printf -- '--- last lines of %s ---\n' "$log" >&2
   tail -n "${2:-40}" "$log" >&2 2>/dev/null || true
   printf -- '---\n' >&2
+}
+
+# Prints the sha256 of stdin (hex only).
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 256; fi | cut -d' ' -f1
+}
+
+# Lists the FerretDB patches, one path a line, in the order they are applied.
+ferretdb_patches() {
+  local p
+  for p in "$FERRETDB_PATCH_DIR"/*.patch; do
+    [[ -f "$p" ]] && printf '%s\n' "$p"
+  done
+  return 0
+}
+
+# Prints the marker the FerretDB binary must carry: version, hash of the patch set (sha256 of
+# the patches' contents, concatenated in order) and one line per patch (name and sha256).
+ferretdb_expected_marker() {
+  local p patches=()
+  while IFS= read -r p; do patches+=("$p"); done < <(ferretdb_patches)
+  printf 'ferretdb v%s\n' "$FERRETDB_VERSION"
+  # Bump when provision.sh builds differently (2: the version names the patch set).
+  printf 'recipe 2\n'
+  if ((${#patches[@]} == 0)); then
+    printf 'patchset none\n'
+    return
+  fi
+  printf 'patchset sha256:%s\n' "$(cat "${patches[@]}" | sha256)"
+  for p in "${patches[@]}"; do
+    printf 'patch %s sha256:%s\n' "$(basename "$p")" "$(sha256 <"$p")"
+  done
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Downloads/builds the local stack binaries into the cache dir. Idempotent: only
 # fetches what is missing. Kafka jars come from Maven Central (via mvn), FerretDB
-# is built from the Go module proxy (via go).
+# is built from the Go module proxy (via go) with scripts/stack/patches/*.patch applied.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -27,10 +27,19 @@ if [[ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]]; then
   say "kafka jars ready in $KAFKA_LIBS"
 fi
 
-if [[ "$("$FERRETDB_BIN" --version 2>/dev/null)" != *"version: v$FERRETDB_VERSION"* ]]; then
+# FerretDB is rebuilt when the binary's version differs or when it was built with another patch
+# set than scripts/stack/patches/*.patch (the marker next to the binary records which).
+want_marker="$(ferretdb_expected_marker)"
+if [[ "$("$FERRETDB_BIN" --version 2>/dev/null)" != *"version: v$FERRETDB_VERSION"* ]] ||
+  [[ "$(cat "$FERRETDB_MARKER" 2>/dev/null)" != "$want_marker" ]]; then
   need go "install Go 1.22+ (https://go.dev/dl/) — used once to build FerretDB"
   need node "install Node.js 20+"
-  say "building FerretDB $FERRETDB_VERSION (first time, ~1 min)…"
+  patches=()
+  while IFS= read -r p; do patches+=("$p"); done < <(ferretdb_patches)
+  if ((${#patches[@]} > 0)) && ! command -v patch >/dev/null 2>&1; then
+    need git "install patch (e.g. apt-get install patch) or git — used to apply $FERRETDB_PATCH_DIR/*.patch"
+  fi
+  say "building FerretDB $FERRETDB_VERSION with ${#patches[@]} patch(es) from $FERRETDB_PATCH_DIR (~1-2 min)…"
   # `go install …@v$FERRETDB_VERSION` does not work everywhere (the proxy may refuse the
   # @v/list lookup) and the module zip lacks build/version/version.txt, so build by hand.
   json="$(cd "$CACHE" && go mod download -json "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION")" \
@@ -40,8 +49,36 @@ if [[ "$("$FERRETDB_BIN" --version 2>/dev/null)" != *"version: v$FERRETDB_VERSIO
   rm -rf "$FERRETDB_SRC"
   cp -r "$dir" "$FERRETDB_SRC"
   chmod -R u+w "$FERRETDB_SRC"
-  echo "v$FERRETDB_VERSION" > "$FERRETDB_SRC/build/version/version.txt"
-  (cd "$FERRETDB_SRC" && go build -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb)
+  # The version names the patch set (buildInfo.ferretdbVersion), so that shopctl can tell a
+  # server built here (patches applied) from any other FerretDB 1.24 it is pointed at.
+  if ((${#patches[@]} > 0)); then
+    echo "v$FERRETDB_VERSION-shopctl.$(cat "${patches[@]}" | sha256 | cut -c1-8)" > "$FERRETDB_SRC/build/version/version.txt"
+  else
+    echo "v$FERRETDB_VERSION" > "$FERRETDB_SRC/build/version/version.txt"
+  fi
+  # Apply the patches in order; a patch that does not apply exactly (no fuzz) stops the build.
+  for p in ${patches[@]+"${patches[@]}"}; do
+    name="$(basename "$p")"
+    ok=true
+    if command -v patch >/dev/null 2>&1; then
+      out="$(cd "$FERRETDB_SRC" && patch -p1 --forward --batch --fuzz=0 --dry-run <"$p" 2>&1 &&
+        patch -p1 --forward --batch --fuzz=0 --silent <"$p" 2>&1)" || ok=false
+    else
+      # a private repository, so that git applies paths relative to the module root
+      out="$(cd "$FERRETDB_SRC" && { [[ -d .git ]] || git init -q; } && git apply "$p" 2>&1)" || ok=false
+    fi
+    if [[ "$ok" == false ]]; then
+      printf '%s\n' "$out" >&2
+      rm -rf "$FERRETDB_SRC"
+      die "FerretDB patch $name does not apply to FerretDB v$FERRETDB_VERSION (see above); fix or remove $p"
+    fi
+    say "  applied $name"
+  done
+  rm -rf "$FERRETDB_SRC/.git"
+  rm -f "$FERRETDB_MARKER"
+  (cd "$FERRETDB_SRC" && go build -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) \
+    || die "go build of the patched FerretDB failed (source: $FERRETDB_SRC)"
   mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
-  say "ferretdb ready: $FERRETDB_BIN"
+  printf '%s\n' "$want_marker" >"$FERRETDB_MARKER"
+  say "ferretdb ready: $FERRETDB_BIN (patches: $FERRETDB_MARKER)"
 fi

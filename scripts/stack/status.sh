@@ -20,6 +20,38 @@ report() {
   fi
 }
 
+# Which FerretDB patches (scripts/stack/patches) the built binary has, read from the marker
+# provision.sh writes next to it, and whether the running server was started from that binary.
+ferretdb_patches_report() {
+  local marker names pid exe bin
+  if [[ ! -x "$FERRETDB_BIN" ]]; then
+    say "ferretdb patches: no binary built yet ($FERRETDB_BIN); npm run stack:up builds it"
+    return
+  fi
+  if [[ ! -s "$FERRETDB_MARKER" ]]; then
+    say "ferretdb patches: unknown, $FERRETDB_BIN has no marker (built without scripts/stack/patches); npm run stack:up rebuilds it"
+  else
+    marker="$(<"$FERRETDB_MARKER")"
+    names="$(sed -n 's/^patch \([^ ]*\) .*/\1/p' <<<"$marker")"
+    say "ferretdb patches: $(sed -n 's/^ferretdb //p' <<<"$marker") built with $(grep -c . <<<"$names" || true) patch(es), $(sed -n 's/^patchset //p' <<<"$marker")"
+    [[ -n "$names" ]] && sed 's/^/  /' <<<"$names"
+    [[ "$marker" == "$(ferretdb_expected_marker)" ]] ||
+      say "  out of date: scripts/stack/patches changed since this build; npm run stack:up rebuilds it (then restart the server)"
+  fi
+  # Linux only: a server started before the last rebuild still runs the old (replaced) binary.
+  if pid="$(running_pid ferretdb)" && [[ -e "/proc/$pid/exe" ]]; then
+    exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+    bin="$(cd "$(dirname "$FERRETDB_BIN")" && pwd -P)/$(basename "$FERRETDB_BIN")"
+    if [[ "$exe" == "$bin" ]]; then
+      say "  the running server (pid $pid) runs this binary"
+    elif [[ -n "$exe" ]]; then
+      say "  the running server (pid $pid) was started from an older binary ($exe): restart it (npm run stack:down && npm run stack:up) to run the patches above"
+    fi
+  fi
+  return 0
+}
+
 report kafka kafka "$KAFKA_PORT" "$HOST:$KAFKA_PORT"
 report mongodb ferretdb "$MONGO_PORT" "mongodb://$HOST:$MONGO_PORT"
+ferretdb_patches_report
 $all_up || exit 3
