@@ -2,7 +2,7 @@ import type { Kafka, Message } from 'kafkajs';
 import type { Db } from 'mongodb';
 import type { ServerTraits } from '../src/db/client.js';
 import { ensureIndexes } from '../src/db/collections.js';
-import { applyEvents } from '../src/db/projection-store.js';
+import { projectionOn } from '../src/services/projection.js';
 import { collectionNames } from '../src/domain/documents.js';
 import type { PurchaseMade } from '../src/domain/events.js';
 import type { ProjectionInput } from '../src/domain/projector.js';
@@ -78,7 +78,7 @@ export interface WriteCeiling extends Throughput {
 
 /**
  * MongoDB at its best for the projection's own writes. For each chunk of events of one
- * partition (as the consumer gets them), `applyEvents` runs against a recorder that answers its
+ * partition (as the consumer gets them), the projection runs against a recorder that answers its
  * reads from memory and keeps its write commands; those pre-built commands (the journal and
  * purchase inserts, one replace per changed document, in commands of `updatesPerCommand`) are
  * then sent to an empty database with shopctl's indexes. Only the time in those writes counts:
@@ -101,7 +101,7 @@ export async function writeCeiling(
     if (docs.length > 0) await db.collection<Doc>(name).insertMany(docs);
   }
   const recorder = await RecordingDb.mirror(db);
-  const projection = { db: recorder.asDb(), server };
+  const projection = projectionOn({ db: recorder.asDb(), server });
   const partitions = byPartition(encodePool(events), options.partitions);
   const offsets = partitions.map(() => 0);
   let written = 0;
@@ -120,7 +120,7 @@ export async function writeCeiling(
           .slice(start, Math.min(start + PROJECTOR_CHUNK, start + count - written))
           .map((index) => events[index]!)
           .map((event) => ({ event: { ...event, id: cycledId(event.id, cycle) }, position: { key, offset: offsets[p]!++ } }));
-        const { outcomes } = await applyEvents(projection, inputs);
+        const { outcomes } = await projection.apply(inputs, { holder: `bench:${key}` });
         notApplied += outcomes.filter((outcome) => outcome.status !== 'applied').length;
         const recorded = recorder.take();
         const started = performance.now();

@@ -7,15 +7,15 @@ export type Doc = { _id: string } & Record<string, unknown>;
 /** One write command as the projection issued it. */
 export interface WriteCommand {
   collection: string;
-  method: 'insertMany' | 'bulkWrite';
-  payload: Doc[] | AnyBulkWriteOperation<Doc>[];
+  method: 'insertMany' | 'bulkWrite' | 'deleteMany';
+  payload: Doc[] | AnyBulkWriteOperation<Doc>[] | [Filter];
   options: unknown;
 }
 
-type Filter = { _id?: unknown } & Record<string, unknown>;
+export type Filter = { _id?: unknown } & Record<string, unknown>;
 
 /**
- * A stand-in for the `Db` that `applyEvents` takes: it answers the projection's reads from memory
+ * A stand-in for the `Db` that the projection store (`src/db/projection-store.ts`) takes: it answers the projection's reads from memory
  * and records its writes instead of sending them, so the bench can replay exactly those write
  * commands (same collections, order, batching, documents) against MongoDB with no reads and no
  * decisions in between. It implements only what `src/db/projection-store.ts` calls; anything
@@ -53,10 +53,29 @@ export class RecordingDb {
       if (this.evolving.has(name)) store.set(doc._id, doc);
     };
     return {
+      // An empty filter lists what the recorder holds: nothing but the evolving documents (the
+      // projection lists its write intents in flight so; there are none here).
       find: (filter: Filter) => ({
-        toArray: () => Promise.resolve(idsOf(filter, name).flatMap((id) => store.get(id) ?? [])),
+        toArray: () => Promise.resolve(Object.keys(filter).length === 0 ? [...store.values()] : idsOf(filter, name).flatMap((id) => store.get(id) ?? [])),
       }),
       findOne: (filter: Filter) => Promise.resolve(idsOf(filter, name).map((id) => store.get(id) ?? null)[0] ?? null),
+      insertOne: (doc: Doc) => {
+        this.commands.push({ collection: name, method: 'insertMany', payload: [doc], options: {} });
+        keep(doc);
+        return Promise.resolve({ acknowledged: true, insertedId: doc._id });
+      },
+      deleteMany: (filter: Filter) => {
+        this.commands.push({ collection: name, method: 'deleteMany', payload: [filter], options: {} });
+        return Promise.resolve({ acknowledged: true, deletedCount: 0 });
+      },
+      deleteOne: (filter: Filter) => {
+        this.commands.push({ collection: name, method: 'deleteMany', payload: [filter], options: {} });
+        return Promise.resolve({ acknowledged: true, deletedCount: 0 });
+      },
+      replaceOne: (filter: Filter, doc: Doc) => {
+        this.commands.push({ collection: name, method: 'bulkWrite', payload: [{ replaceOne: { filter, replacement: doc, upsert: true } }], options: {} });
+        return Promise.resolve({ acknowledged: true, matchedCount: 1 });
+      },
       estimatedDocumentCount: () => Promise.resolve(store.size),
       insertMany: (docs: Doc[], options: unknown) => {
         this.commands.push({ collection: name, method: 'insertMany', payload: docs, options });
@@ -106,10 +125,15 @@ export async function replay(db: Db, commands: readonly WriteCommand[], timings:
     const started = performance.now();
     if (command.method === 'insertMany') {
       await collection.insertMany(command.payload as Doc[], command.options as object);
+    } else if (command.method === 'deleteMany') {
+      await collection.deleteMany((command.payload as [Filter])[0] as object);
     } else {
       const operations = command.payload as AnyBulkWriteOperation<Doc>[];
       const result = await collection.bulkWrite(operations, command.options as object);
-      unmatched += operations.filter((operation) => 'replaceOne' in operation).length - result.matchedCount;
+      // Conditional replaces must all match. Upserts (the lease heartbeat) are never recorded in
+      // one command with them, so their matches are not counted here.
+      const conditional = operations.filter((operation) => 'replaceOne' in operation && !operation.replaceOne.upsert).length;
+      if (conditional > 0) unmatched += conditional - result.matchedCount;
     }
     const entry = (timings[kind] ??= { ms: 0, docs: 0, commands: 0 });
     entry.ms += performance.now() - started;

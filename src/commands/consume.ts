@@ -1,15 +1,17 @@
 import { Command } from 'commander';
-import { startProjector, type ProjectorTotals } from '../kafka/projector-consumer.js';
+import { z } from 'zod';
+import { startConsuming, type ProjectorTotals } from '../services/consume.js';
 import { createProgress } from '../ui/progress.js';
-import { examples, positiveInt, positiveNumber, run } from './shared.js';
+import { examples, flagField, positiveIntField, positiveNumberField, run } from './shared.js';
 
-interface ConsumeOptions {
-  group?: string;
-  fromBeginning?: boolean;
-  untilIdle?: number;
-  maxEvents?: number;
-  json?: boolean;
-}
+export const consumeOptionsSchema = z.object({
+  group: z.string().optional(),
+  fromBeginning: flagField,
+  untilIdle: positiveNumberField('--until-idle').optional(),
+  maxEvents: positiveIntField('--max-events').optional(),
+  json: flagField,
+});
+export type ConsumeOptions = z.infer<typeof consumeOptionsSchema>;
 
 const describe = (t: ProjectorTotals): string =>
   `applied ${t.applied}, duplicates skipped ${t.duplicates}, retried later ${t.retried}, dead-lettered ${t.deadLettered}`;
@@ -19,26 +21,22 @@ export function consumeCommand(): Command {
     .description('project Kafka events into MongoDB (long-running; Ctrl-C finishes the batch and exits)')
     .option('--group <id>', 'consumer group id (default: kafka.groupId); more processes with one group share the partitions')
     .option('--from-beginning', 'rewind the group to the oldest event first (a replay; without it the group resumes where it stopped, and a new group starts at the oldest event)')
-    .option('--until-idle <seconds>', 'exit once no event arrived for this long (for scripts and tests)', positiveNumber('--until-idle'))
-    .option('--max-events <n>', 'exit after this many events', positiveInt('--max-events'))
+    .option('--until-idle <seconds>', 'exit once no event arrived for this long (for scripts and tests)')
+    .option('--max-events <n>', 'exit after this many events')
     .option('--json', 'print the final totals as JSON')
     .addHelpText(
       'after',
       examples('shopctl consume', 'shopctl consume --from-beginning --until-idle 5', 'shopctl consume --group replay-1 --from-beginning --until-idle 10'),
     )
     .action(
-      run<ConsumeOptions>(async (context, options) => {
+      run(consumeOptionsSchema, async (context, options) => {
         const { config, output } = context;
-        const target = await context.database();
         const groupId = options.group ?? config.kafka.groupId;
         const started = Date.now();
         const progress = options.json ? null : createProgress(output, `consuming as group '${groupId}'…`);
-        const projector = await startProjector({
-          kafka: context.kafka(),
-          target,
-          config,
+        const projector = await startConsuming(context, {
           groupId,
-          fromBeginning: Boolean(options.fromBeginning),
+          fromBeginning: options.fromBeginning,
           untilIdleMs: options.untilIdle === undefined ? undefined : options.untilIdle * 1000,
           maxEvents: options.maxEvents,
           onProgress: (totals) => progress?.update(describe(totals)),

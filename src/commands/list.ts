@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
-import type { ProductDoc, PurchaseDoc } from '../domain/documents.js';
+import { z } from 'zod';
+import type { ProductView, PurchaseDoc } from '../domain/documents.js';
 import { formatMoney } from '../domain/money.js';
+import { stockStatus, type StockStatus } from '../domain/stock-level.js';
 import type { Context } from '../services/context.js';
 import {
   countOf,
@@ -11,19 +13,31 @@ import {
   productSorts,
   purchaseSorts,
   type CustomerRow,
-  type CustomerSort,
-  type ProductSort,
-  type PurchaseSort,
 } from '../services/read.js';
 import { currentStock } from '../services/stock.js';
 import { renderTable, type Column } from '../ui/table.js';
-import { examples, positiveInt, run } from './shared.js';
+import { examples, flagField, positiveIntField, run } from './shared.js';
 
-interface ListOptions<S> {
-  limit: number;
-  sort: S;
-  json?: boolean;
-}
+/** `list customers|products|purchases`: one schema per subcommand, for its sort orders. */
+export const listOptionsSchema = <S extends string>(sorts: readonly [S, ...S[]], defaultSort: S) =>
+  z.object({
+    limit: positiveIntField('--limit').default(20),
+    sort: z.enum(sorts).default(defaultSort),
+    json: flagField,
+  });
+
+export const listStockOptionsSchema = z.object({
+  store: z.string().optional(),
+  sku: z.string().optional(),
+  low: flagField,
+  limit: positiveIntField('--limit').default(50),
+  json: flagField,
+});
+export type ListStockOptions = z.infer<typeof listStockOptionsSchema>;
+
+const sortsOf = <S extends string>(sorts: Record<S, unknown>): [S, ...S[]] => Object.keys(sorts) as [S, ...S[]];
+
+const statusLabel: Record<StockStatus, string> = { out: 'OUT', low: 'LOW', ok: 'ok' };
 
 function owned(customer: CustomerRow): string {
   const items = customer.owned.map((item) => `${item.sku}×${item.quantity}`);
@@ -39,7 +53,7 @@ const customerColumns: Column<CustomerRow>[] = [
   { header: 'owns (sku×qty)', value: owned },
 ];
 
-const productColumns: Column<ProductDoc>[] = [
+const productColumns: Column<ProductView>[] = [
   { header: 'sku', value: (p) => p._id },
   { header: 'name', value: (p) => p.name },
   { header: 'category', value: (p) => p.category },
@@ -81,7 +95,7 @@ async function show<T>(
 function listSubcommand<S extends string>(name: string, description: string, sorts: readonly S[], defaultSort: S): Command {
   return new Command(name)
     .description(description)
-    .option('-l, --limit <n>', 'at most this many rows', positiveInt('--limit'), 20)
+    .addOption(new Option('-l, --limit <n>', 'at most this many rows').default(20))
     .addOption(new Option('-s, --sort <order>', 'sort order').choices(sorts).default(defaultSort))
     .option('--json', 'print the documents as JSON (for scripts)');
 }
@@ -91,26 +105,26 @@ export function listCommand(): Command {
   list.addHelpText('after', examples('shopctl list customers --limit 5', 'shopctl list products --sort sold', 'shopctl list purchases --json | jq length'));
 
   list.addCommand(
-    listSubcommand('customers', 'customers and what they own', Object.keys(customerSorts) as CustomerSort[], 'name').action(
-      run<ListOptions<CustomerSort>>(async (context, options) => {
+    listSubcommand('customers', 'customers and what they own', sortsOf(customerSorts), 'name').action(
+      run(listOptionsSchema(sortsOf(customerSorts), 'name'), async (context, options) => {
         const rows = await listCustomers((await context.database()).db, options.sort, options.limit);
-        await show(context, 'customers', rows, customerColumns, Boolean(options.json));
+        await show(context, 'customers', rows, customerColumns, options.json);
       }),
     ),
   );
   list.addCommand(
-    listSubcommand('products', 'the catalogue with units sold and revenue', Object.keys(productSorts) as ProductSort[], 'sku').action(
-      run<ListOptions<ProductSort>>(async (context, options) => {
+    listSubcommand('products', 'the catalogue with units sold and revenue', sortsOf(productSorts), 'sku').action(
+      run(listOptionsSchema(sortsOf(productSorts), 'sku'), async (context, options) => {
         const rows = await listProducts((await context.database()).db, options.sort, options.limit);
-        await show(context, 'products', rows, productColumns, Boolean(options.json));
+        await show(context, 'products', rows, productColumns, options.json);
       }),
     ),
   );
   list.addCommand(
-    listSubcommand('purchases', 'the latest purchases', Object.keys(purchaseSorts) as PurchaseSort[], 'latest').action(
-      run<ListOptions<PurchaseSort>>(async (context, options) => {
+    listSubcommand('purchases', 'the latest purchases', sortsOf(purchaseSorts), 'latest').action(
+      run(listOptionsSchema(sortsOf(purchaseSorts), 'latest'), async (context, options) => {
         const rows = await listPurchases((await context.database()).db, options.sort, options.limit);
-        await show(context, 'purchases', rows, purchaseColumns, Boolean(options.json));
+        await show(context, 'purchases', rows, purchaseColumns, options.json);
       }),
     ),
   );
@@ -120,11 +134,11 @@ export function listCommand(): Command {
       .option('--store <id>', 'only this store')
       .option('--sku <sku>', 'only this SKU')
       .option('--low', 'only items at or under their threshold (inventory.thresholds, else inventory.lowStockThreshold)')
-      .option('-l, --limit <n>', 'at most this many rows', positiveInt('--limit'), 50)
+      .addOption(new Option('-l, --limit <n>', 'at most this many rows').default(50))
       .option('--json', 'print the rows as JSON')
       .addHelpText('after', examples('shopctl list stock --store online --low', 'shopctl list stock --sku SKU-4F7QX2AB --json'))
       .action(
-        run<{ store?: string; sku?: string; low?: boolean; limit: number; json?: boolean }>(async (context, options) => {
+        run(listStockOptionsSchema, async (context, options) => {
           const { output } = context;
           const all = await currentStock((await context.database()).db, context.config, options);
           const rows = all.slice(0, options.limit);
@@ -138,7 +152,7 @@ export function listCommand(): Command {
                 { header: 'sku', value: (r) => r.sku },
                 { header: 'level', value: (r) => r.level, align: 'right' },
                 { header: 'threshold', value: (r) => r.threshold, align: 'right' },
-                { header: 'status', value: (r) => (r.level === 0 ? 'OUT' : r.low ? 'LOW' : 'ok') },
+                { header: 'status', value: (r) => statusLabel[stockStatus(r.level, r.threshold)] },
                 { header: 'updated', value: (r) => r.updatedAt },
               ],
               { color: output.color },

@@ -1,4 +1,12 @@
-import { MongoClient, type Db } from 'mongodb';
+import {
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerClosedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type Db,
+} from 'mongodb';
 import type { Config } from '../config/schema.js';
 import { redactUri } from '../config/redact.js';
 import { ServiceUnavailableError } from '../errors.js';
@@ -14,33 +22,26 @@ export interface ServerTraits {
   kind: 'mongodb' | 'ferretdb';
   version: string;
   /**
-   * Conditional updates per write command. FerretDB 1.x over SQLite keeps a pooled SQLite
-   * connection open for every matched single-document update until the whole command ends, and
-   * deadlocks once a command (or several at once) holds its 100 connections: there we stay far
-   * below. Real MongoDB takes large batches.
+   * A FerretDB built by the local stack with shopctl's patches (scripts/stack/patches: `_id`
+   * lookups through the index, `$in` of ids pushed down to SQL, atomic single-document updates,
+   * every `$group` accumulator computed). Its version says so (`v1.24.0-shopctl.<hash>`).
+   */
+  patched: boolean;
+  /**
+   * Updates per write command. An unpatched FerretDB 1.24 keeps every statement's SQLite
+   * iterator open until the whole command ends and hangs once a command holds its 100 pooled
+   * connections (patch 0003 closes each when it finishes): there, stay far below.
    */
   updatesPerCommand: number;
-  /**
-   * Whether a write may be conditional on the revision read. FerretDB 1.x evaluates any filter
-   * but an exact { _id } by decoding every document of the collection, for every single update
-   * (seconds per batch), and then updates by _id in a second step, so a condition is not even
-   * atomic there. On FerretDB the projection writes by _id alone: counters and profiles rely on a
-   * single writer per document (one `consume` per database), stock levels on leases every writer
-   * takes (db/stock-locks.ts) and on one check of their revisions per batch.
-   */
-  conditionalWrites: boolean;
-  /**
-   * Whether the server finds a document by _id through its index. FerretDB 1.24 (SQLite) does
-   * not: its _id index is built on `sjson->"_id"` and its queries ask for `sjson->'$._id'`, which
-   * SQLite does not match to the index, so every read, update and delete by _id is a scan.
-   */
-  indexedIdLookups: boolean;
 }
 
 export async function serverTraits(db: Db): Promise<ServerTraits> {
   const info = (await db.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
-  if (info.ferretdbVersion) return { kind: 'ferretdb', version: info.ferretdbVersion, updatesPerCommand: 25, conditionalWrites: false, indexedIdLookups: false };
-  return { kind: 'mongodb', version: info.version ?? 'unknown', updatesPerCommand: 1000, conditionalWrites: true, indexedIdLookups: true };
+  if (info.ferretdbVersion) {
+    const patched = info.ferretdbVersion.includes('-shopctl.');
+    return { kind: 'ferretdb', version: info.ferretdbVersion, patched, updatesPerCommand: patched ? 1000 : 25 };
+  }
+  return { kind: 'mongodb', version: info.version ?? 'unknown', patched: false, updatesPerCommand: 1000 };
 }
 
 // Connects and pings, so that an unreachable server fails here, within the configured
@@ -62,4 +63,19 @@ export async function connectDatabase(config: Config, dbName = config.mongodb.db
   const db = client.db(dbName);
   const server = await serverTraits(db);
   return { client, db, server, close: () => client.close() };
+}
+
+/**
+ * Whether a driver failure says the server went away or cannot be reached: a network error
+ * (refused, reset, timed out, pool cleared), no server to select within the timeout, or a
+ * topology the driver closed after losing it. Not a server's answer (a write or query error).
+ */
+export function isMongoUnavailable(error: unknown): boolean {
+  return (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoTopologyClosedError ||
+    error instanceof MongoServerClosedError ||
+    error instanceof MongoNotConnectedError
+  );
 }

@@ -1,291 +1,204 @@
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
-import type { AnyDoc, CollectionName, JournalEntry, PurchaseDoc } from '../domain/documents.js';
-import {
-  createdBy,
-  positionLabel,
-  projectBatch,
-  refsOf,
-  replayAccepted,
-  Snapshot,
-  type Change,
-  type DocRef,
-  type Outcome,
-  type ProjectionInput,
-} from '../domain/projector.js';
+import type { AnyDoc, CollectionName } from '../domain/documents.js';
+import type { ShopEvent } from '../domain/events.js';
+import type { Change, DocRef, Entry } from '../domain/projector.js';
+import type { Intent, ProjectionStore } from '../domain/projection-port.js';
 import type { ServerTraits } from './client.js';
-import { collectionOf, JOURNAL } from './collections.js';
+import { collectionOf, INTENTS, INTENT_BODIES, JOURNAL } from './collections.js';
+import { withLeases } from './leases.js';
 import { duplicateKeyIndexes } from './write-errors.js';
-
-const MAX_CONFLICT_ROUNDS = 8;
-
-export interface ApplyResult {
-  outcomes: Outcome[];
-  /** Evolving documents written (after folding: one write per document per batch). */
-  writes: number;
-  /** Rounds lost to a concurrent writer and replayed. */
-  conflicts: number;
-}
 
 export interface ProjectionTarget {
   db: Db;
-  server: Pick<ServerTraits, 'updatesPerCommand' | 'conditionalWrites' | 'indexedIdLookups'>;
+  server: Pick<ServerTraits, 'updatesPerCommand'>;
 }
 
-/**
- * Applies a batch of events to MongoDB through the pure projector, in a fixed number of
- * round-trips whatever the batch size: one read per evolving collection, one journal insert
- * (of the purchases themselves, and of the other events' entries), a few bulk writes per
- * collection.
- *
- * Effectively once without transactions:
- * - the journal (one entry per accepted event, unique _id = event id; a purchase is its own
- *   entry) is the gate: an event already journaled from another position is a duplicate and has
- *   no effect;
- * - each evolving document records the offset it applied per source partition (_pos), so a
- *   redelivery after a crash between the journal and the documents completes what is missing;
- * - every document write is checked against the revision read (see WriteCheck), so a concurrent
- *   writer is detected and the accepted events are replayed onto the fresh document instead of
- *   lost.
- */
-export async function applyEvents(target: ProjectionTarget, inputs: readonly ProjectionInput[]): Promise<ApplyResult> {
-  if (inputs.length === 0) return { outcomes: [], writes: 0, conflicts: 0 };
+/** A write landed on a document that another writer had changed: the leases did not hold. */
+export class ConcurrentWriteError extends Error {
+  readonly retriable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConcurrentWriteError';
+  }
+}
+
+// An intent is stored as a small head ({ _id, keys }: what writers look for) and a body (the
+// new versions and entry ids). The head is written first: a head without a body is an intent
+// whose writer crashed before anything else was written, and is simply dropped.
+interface IntentHead {
+  _id: string;
+  at: string;
+  keys: string[];
+}
+type IntentBody = Omit<Intent, 'keys' | 'at'>;
+
+// The patched FerretDB pushes `_id: { $in }` down to SQL for up to 1000 ids
+// (scripts/stack/patches/0002); a longer list decodes the whole collection (measured: consume
+// 343/s with one $in of 5000 purchase ids per batch, ~2,500/s in groups of 1000).
+const IN_AT_MOST = 1000;
+
+const gateOf = (event: ShopEvent): 'purchases' | typeof JOURNAL => (event.type === 'shop.purchase.made.v1' ? 'purchases' : JOURNAL);
+const entryCollection = (entry: Entry): 'purchases' | typeof JOURNAL => (entry.collection === 'purchases' ? 'purchases' : JOURNAL);
+
+/** The projection's storage on MongoDB (or FerretDB): documents, journal, intents, leases. */
+export function mongoProjectionStore(target: ProjectionTarget): ProjectionStore {
   const { db } = target;
-  const refs = inputs.flatMap((input) => refsOf(input.event));
-  const journaled = new Map<string, GateCollection>(); // ids this call journaled, and where
-  let excluded = new Set<string>(); // true duplicates found in the journal
-  let snapshot: Snapshot;
-  let outcomes: Outcome[];
-  let writes = 0;
-  let conflicts = 0;
+  const heads = db.collection<IntentHead>(INTENTS);
+  const bodies = db.collection<IntentBody>(INTENT_BODIES);
+  const byId = (collection: string) => db.collection<{ _id: string }>(collection);
 
-  // Decide, journal, and write the stock levels the decisions rest on. A stock document is
-  // always written conditionally: if another writer changed it meanwhile, everything is decided
-  // again on fresh documents (nothing else has been written yet), so stock never goes negative.
-  for (let attempt = 0; ; attempt += 1) {
-    if (attempt >= MAX_CONFLICT_ROUNDS) throw new Error(`projection: gave up after ${MAX_CONFLICT_ROUNDS} rounds of stock conflicts`);
-    const loaded = await loadDocs(target, refs);
-    snapshot = snapshotOf(loaded);
-    outcomes = projectBatch(inputs, snapshot, excluded);
-    // Excluding a duplicate can change later decisions (stock), so settle until nothing new is found.
-    for (let round = 0; ; round += 1) {
-      const fresh = acceptedEntries(inputs, outcomes).filter((entry) => !journaled.has(entry.doc._id));
-      const duplicates = await journalOrFindDuplicates(target, fresh);
-      for (const entry of fresh) if (!duplicates.has(entry.doc._id)) journaled.set(entry.doc._id, entry.collection);
-      if (duplicates.size === 0) break;
-      if (round >= MAX_CONFLICT_ROUNDS) throw new Error('projection: duplicates did not settle');
-      excluded = new Set([...excluded, ...duplicates]);
-      snapshot = snapshotOf(loaded);
-      outcomes = projectBatch(inputs, snapshot, excluded);
-    }
-    await unjournal(db, journaled, inputs, outcomes);
-    const guards = snapshot.changes().filter((change) => change.collection === 'stock');
-    writes += guards.length;
-    const lost = await writeChanges(target, guards, target.server.conditionalWrites ? 'filter' : 'read');
-    if (lost.length === 0) break;
-    conflicts += 1;
-  }
+  const findIn = async <T>(collection: string, ids: readonly string[], projection?: Record<string, 0 | 1>): Promise<T[]> => {
+    const groups: string[][] = [];
+    for (let start = 0; start < ids.length; start += IN_AT_MOST) groups.push(ids.slice(start, start + IN_AT_MOST));
+    const found = await Promise.all(groups.map((group) => byId(collection).find({ _id: { $in: group } }, projection ? { projection } : {}).toArray()));
+    return found.flat() as T[];
+  };
 
-  // Created documents (purchases) were written above: they are their events' journal entries.
-  // The other documents take commutative effects (counters, profiles): a lost race is replayed
-  // onto the fresh document without deciding again.
-  let changes = snapshot.changes().filter((change) => change.collection !== 'stock');
-  for (let round = 0; changes.length > 0; round += 1) {
-    if (round >= MAX_CONFLICT_ROUNDS) {
-      throw new Error(`projection: gave up after ${MAX_CONFLICT_ROUNDS} rounds of write conflicts`);
-    }
-    writes += changes.length;
-    const lost = await writeChanges(target, changes, target.server.conditionalWrites ? 'filter' : 'none');
-    if (lost.length === 0) break;
-    conflicts += 1;
-    const retry = snapshotOf(await loadDocs(target, lost.map((change) => ({ collection: change.collection, id: change.doc._id }))));
-    replayAccepted(inputs, outcomes, retry, new Set(lost.map((change) => Snapshot.key(change.collection, change.doc._id))));
-    changes = retry.changes();
-  }
-  return { outcomes, writes, conflicts };
-}
+  return {
+    withLeases: (keys, work, holder) => withLeases(db, keys, work, holder),
 
-// After deciding again, an event this call journaled may no longer be accepted: take it out.
-async function unjournal(db: Db, journaled: Map<string, GateCollection>, inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): Promise<void> {
-  const accepted = new Set(acceptedEntries(inputs, outcomes).map((entry) => entry.doc._id));
-  const stale = [...journaled].filter(([id]) => !accepted.has(id));
-  for (const collection of new Set(stale.map(([, where]) => where))) {
-    const ids = stale.filter(([, where]) => where === collection).map(([id]) => id);
-    await db.collection<{ _id: string }>(collection).deleteMany({ _id: { $in: ids } });
-  }
-  for (const [id] of stale) journaled.delete(id);
-}
+    async load(refs) {
+      const wanted = new Map<CollectionName, string[]>();
+      for (const ref of refs) wanted.set(ref.collection, [...(wanted.get(ref.collection) ?? []), ref.id]);
+      const found = await Promise.all(
+        [...wanted].map(async ([collection, ids]) => {
+          const docs = new Map((await findIn<AnyDoc>(collection, ids)).map((doc) => [doc._id, doc]));
+          return ids.map((id): { ref: DocRef; doc: AnyDoc | null } => ({ ref: { collection, id }, doc: docs.get(id) ?? null }));
+        }),
+      );
+      return found.flat();
+    },
 
-type Loaded = Array<{ ref: DocRef; doc: AnyDoc | null }>;
+    async applied(events) {
+      const wanted = new Map<string, string[]>();
+      for (const event of events) wanted.set(gateOf(event), [...(wanted.get(gateOf(event)) ?? []), event.id]);
+      const result = new Map<string, string | null>();
+      await Promise.all(
+        [...wanted].map(async ([collection, ids]) => {
+          for (const entry of await findIn<{ _id: string; h?: string }>(collection, [...new Set(ids)], { _id: 1, h: 1 })) {
+            result.set(entry._id, entry.h ?? null);
+          }
+        }),
+      );
+      return result;
+    },
 
-async function findIn(db: Db, collection: string, ids: readonly string[]): Promise<AnyDoc[]> {
-  return (await db
-    .collection(collection)
-    .find({ _id: { $in: [...ids] } } as object)
-    .toArray()) as unknown as AnyDoc[];
-}
+    async pendingIntents(keys) {
+      if (keys.length === 0) return [];
+      // The intents collection holds only the writes in flight (a handful): read the heads.
+      const wanted = new Set(keys);
+      const all = await heads.find({}, { projection: { _id: 1, keys: 1 } }).toArray();
+      return all.filter((head) => head.keys.some((key) => wanted.has(key)));
+    },
 
-// Exact lookups, all at once (findByIds sends at most LOOKUPS_AT_MOST here).
-async function findEach(db: Db, collection: string, ids: readonly string[]): Promise<AnyDoc[]> {
-  const docs = await Promise.all(ids.map((id) => db.collection(collection).findOne({ _id: id } as object)));
-  return docs.filter((doc) => doc !== null) as unknown as AnyDoc[];
-}
+    async intent(id) {
+      const [head, body] = await Promise.all([heads.findOne({ _id: id }), bodies.findOne({ _id: id })]);
+      if (!head) return null;
+      if (!body) return { _id: id, at: head.at, keys: head.keys, journal: [], purchases: [], changes: [] };
+      return { ...body, at: head.at, keys: head.keys };
+    },
 
-function snapshotOf(loaded: Loaded): Snapshot {
-  const snapshot = new Snapshot();
-  for (const { ref, doc } of loaded) snapshot.load(ref.collection, ref.id, doc);
-  return snapshot;
-}
+    async saveIntent(intent) {
+      const { keys, at, ...body } = intent;
+      await heads.insertOne({ _id: intent._id, at, keys });
+      await bodies.insertOne(body);
+    },
 
-// Without an _id index (FerretDB, see ServerTraits.indexedIdLookups) an exact { _id } lookup is a
-// scan in SQL that stops at the match (~3 µs a document passed; the whole collection when the id
-// is not there) and { _id: { $in } } one scan that decodes every document (~36 µs each). Measured
-// on 2,000 and 10,000 documents: one $in costs about what 12 lookups do, whatever the size.
-const LOOKUPS_AT_MOST = 12;
-
-/** The documents with these ids, read the cheaper way for this server. */
-async function findByIds(target: ProjectionTarget, collection: string, ids: readonly string[]): Promise<AnyDoc[]> {
-  const oneByOne = !target.server.indexedIdLookups && ids.length <= LOOKUPS_AT_MOST;
-  return oneByOne ? findEach(target.db, collection, ids) : findIn(target.db, collection, ids);
-}
-
-// The collections are read at the same time (reads do not contend on FerretDB; writes do).
-async function loadDocs(target: ProjectionTarget, refs: readonly DocRef[]): Promise<Loaded> {
-  const wanted = new Map<CollectionName, Set<string>>();
-  for (const ref of refs) {
-    const set = wanted.get(ref.collection) ?? new Set<string>();
-    set.add(ref.id);
-    wanted.set(ref.collection, set);
-  }
-  const perCollection = await Promise.all(
-    [...wanted].map(async ([collection, idSet]) => {
-      const ids = [...idSet];
-      const found = await findByIds(target, collection, ids);
-      const byId = new Map(found.map((doc) => [doc._id, doc]));
-      return ids.map((id) => ({ ref: { collection, id }, doc: byId.get(id) ?? null }));
-    }),
-  );
-  return perCollection.flat();
-}
-
-/** Where an accepted event is journaled: in the document it creates (a purchase), else in the journal. */
-type GateCollection = typeof JOURNAL | 'purchases';
-type GateEntry = { collection: typeof JOURNAL; doc: JournalEntry } | { collection: 'purchases'; doc: PurchaseDoc };
-
-function acceptedEntries(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): GateEntry[] {
-  const entries: GateEntry[] = [];
-  const at = new Date().toISOString();
-  inputs.forEach(({ event, position }, index) => {
-    const outcome = outcomes[index];
-    if (outcome?.status !== 'applied') return;
-    const pos = positionLabel(position);
-    const stock = outcome.stock ? { stock: outcome.stock } : {};
-    const [created] = createdBy(event);
-    if (created) {
-      entries.push({ collection: created.collection, doc: { ...created.doc, pos, ...stock, applied: { at, n: index } } });
-      return;
-    }
-    entries.push({
-      collection: JOURNAL,
-      doc: { _id: event.id, type: event.type, subject: event.subject, time: event.time, pos, ...stock, applied: { at, n: index } },
-    });
-  });
-  return entries;
-}
-
-// Journals the entries (purchases as themselves, the others in the journal). Returns the ids
-// that were journaled before from another position (true duplicates). The same id journaled from
-// the same position is a redelivery, not a duplicate. The db path has no positions: any earlier
-// entry makes a duplicate there. (A purchase stored before purchases carried their own `pos` has
-// none: a duplicate too, as it was applied then.)
-async function journalOrFindDuplicates(target: ProjectionTarget, entries: readonly GateEntry[]): Promise<Set<string>> {
-  const duplicates = new Set<string>();
-  for (const collection of new Set(entries.map((entry) => entry.collection))) {
-    const docs = entries.filter((entry) => entry.collection === collection).map((entry) => entry.doc);
-    const clashes = new Map<string, string | null>();
-    try {
-      await target.db.collection<{ _id: string }>(collection).insertMany(docs.map((doc) => ({ ...doc })), { ordered: false });
-    } catch (error) {
-      for (const index of duplicateKeyIndexes(error)) {
-        const doc = docs[index];
-        if (doc) clashes.set(doc._id, doc.pos ?? null);
+    async insertEntries(entries, intent) {
+      const clashes: string[] = [];
+      const groups = new Map<string, Array<Entry['doc']>>();
+      for (const entry of entries) groups.set(entryCollection(entry), [...(groups.get(entryCollection(entry)) ?? []), entry.doc]);
+      for (const [collection, docs] of groups) {
+        let failed: number[] = [];
+        try {
+          await byId(collection).insertMany(
+            docs.map((doc) => ({ ...doc })),
+            { ordered: false },
+          );
+        } catch (error) {
+          failed = duplicateKeyIndexes(error, docs.length);
+        }
+        if (failed.length === 0) continue;
+        const ids = failed.map((index) => docs[index]?._id).filter((id): id is string => id !== undefined);
+        const existing = await findIn<{ _id: string; intent?: string }>(collection, ids, { _id: 1, intent: 1 });
+        clashes.push(...existing.filter((doc) => doc.intent !== intent).map((doc) => doc._id));
       }
-    }
-    if (clashes.size === 0) continue;
-    const ids = [...clashes.keys()];
-    const existing = await findByIds(target, collection, ids);
-    const posById = new Map(existing.map((doc) => [doc._id, (doc as { pos?: string | null }).pos]));
-    for (const [id, pos] of clashes) if (pos === null || posById.get(id) !== pos) duplicates.add(id);
-  }
-  return duplicates;
+      return clashes;
+    },
+
+    async entriesComplete(intent) {
+      const [journal, purchases] = await Promise.all([
+        findIn<{ _id: string; intent?: string }>(JOURNAL, intent.journal, { _id: 1, intent: 1 }),
+        findIn<{ _id: string; intent?: string }>('purchases', intent.purchases, { _id: 1, intent: 1 }),
+      ]);
+      const mine = (docs: Array<{ intent?: string }>) => docs.filter((doc) => doc.intent === intent._id).length;
+      return mine(journal) === intent.journal.length && mine(purchases) === intent.purchases.length;
+    },
+
+    async removeEntries(intent) {
+      for (const [collection, ids] of [[JOURNAL, intent.journal], ['purchases', intent.purchases]] as const) {
+        for (let start = 0; start < ids.length; start += IN_AT_MOST) {
+          await byId(collection).deleteMany({ _id: { $in: ids.slice(start, start + IN_AT_MOST) }, intent: intent._id });
+        }
+      }
+    },
+
+    writeChanges: (intent) => writeChanges(target, intent),
+
+    // Both at once: a body left without its head is never read again (intents are found by
+    // their heads), and a head without its body is an intent with nothing to do (see intent()).
+    async dropIntent(id) {
+      await Promise.all([bodies.deleteOne({ _id: id }), heads.deleteOne({ _id: id })]);
+    },
+  };
 }
 
-/**
- * How a write makes sure the document is still the one read:
- * - 'filter': the update's filter names the revision read (atomic on MongoDB);
- * - 'read': one read of the stored revisions before writing by _id (FerretDB, where a filter
- *   beyond { _id } costs a decoding scan per document and is not atomic anyway; the writers'
- *   stock leases are what excludes each other there);
- * - 'none': by _id alone (FerretDB's counters and profiles: one writer per document).
- */
-type WriteCheck = 'filter' | 'read' | 'none';
-
-// Writes each changed document once: new documents with insertMany (a duplicate key means
-// someone else created it first), existing ones with replaceOne by _id, checked as `check` says.
-// Collections are written one after the other: FerretDB serialises writes anyway and concurrent
-// commands exhaust its connection pool. Returns the changes that lost to a concurrent writer.
-async function writeChanges(target: ProjectionTarget, changes: readonly Change[], check: WriteCheck): Promise<Change[]> {
+// Each changed document once: new ones inserted (a duplicate key: written already, or by
+// someone else, checked below), existing ones replaced where they still have the revision read.
+// Unordered is safe: the batch was folded, so no document appears twice.
+async function writeChanges(target: ProjectionTarget, intent: Intent): Promise<void> {
   const { db } = target;
   const byCollection = new Map<CollectionName, Change[]>();
-  for (const change of changes) {
-    const list = byCollection.get(change.collection) ?? [];
-    list.push(change);
-    byCollection.set(change.collection, list);
-  }
-  const lost: Change[] = [];
+  for (const change of intent.changes) byCollection.set(change.collection, [...(byCollection.get(change.collection) ?? []), change]);
   for (const [collection, list] of byCollection) {
-    const created = list.filter((change) => change.expectedRev === 0);
-    let updated = list.filter((change) => change.expectedRev > 0);
     let suspect: Change[] = [];
+    const created = list.filter((change) => change.expectedRev === 0);
+    const updated = list.filter((change) => change.expectedRev > 0);
     if (created.length > 0) {
       try {
-        await collectionOf(db, collection).insertMany(created.map((change) => change.doc) as never, { ordered: false });
+        await collectionOf(db, collection).insertMany(created.map((change) => ({ ...change.doc })) as never, { ordered: false });
       } catch (error) {
-        const failed = duplicateKeyIndexes(error);
-        suspect = suspect.concat(failed.map((index) => created[index]).filter((change) => change !== undefined));
+        suspect = suspect.concat(duplicateKeyIndexes(error, created.length).map((index) => created[index]).filter((change) => change !== undefined));
       }
     }
-    if (check === 'read' && updated.length > 0) {
-      const stored = await findByIds(target, collection, updated.map((change) => change.doc._id));
-      const revById = new Map(stored.map((doc) => [doc._id, doc._rev]));
-      lost.push(...updated.filter((change) => revById.get(change.doc._id) !== change.expectedRev));
-      updated = updated.filter((change) => revById.get(change.doc._id) === change.expectedRev);
-    }
-    // Unordered is safe: the batch was folded, so no document appears twice.
     for (let start = 0; start < updated.length; start += target.server.updatesPerCommand) {
       const slice = updated.slice(start, start + target.server.updatesPerCommand);
       const result = await collectionOf(db, collection).bulkWrite(
         slice.map((change): AnyBulkWriteOperation<AnyDoc> => ({
-          replaceOne: {
-            filter: check === 'filter' ? { _id: change.doc._id, _rev: change.expectedRev } : { _id: change.doc._id },
-            replacement: change.doc,
-          },
+          replaceOne: { filter: { _id: change.doc._id, _rev: change.expectedRev }, replacement: change.doc },
         })) as never,
         { ordered: false },
       );
       if (result.matchedCount !== slice.length) suspect = suspect.concat(slice);
     }
-    if (suspect.length > 0) lost.push(...(await verify(target, collection, suspect)));
+    if (suspect.length > 0) await verify(target, collection, intent._id, suspect);
   }
-  return lost;
 }
 
-// A write landed when the stored document names the last event this writer applied to it.
-async function verify(target: ProjectionTarget, collection: CollectionName, list: readonly Change[]): Promise<Change[]> {
-  const stored = await findByIds(
-    target,
-    collection,
-    list.map((change) => change.doc._id),
+// Every suspect document must now carry this intent (it was written before: a recovery, or a
+// race with another writer completing the same intent). Anything else means two writers held
+// one document: refuse to go on rather than keep a lost update.
+async function verify(target: ProjectionTarget, collection: CollectionName, intent: string, list: readonly Change[]): Promise<void> {
+  const stored = await target.db
+    .collection<AnyDoc>(collection)
+    .find({ _id: { $in: list.map((change) => change.doc._id) } } as object, { projection: { _id: 1, _rev: 1, _intent: 1 } })
+    .toArray();
+  const byId = new Map(stored.map((doc) => [doc._id, doc]));
+  const broken = list.filter((change) => byId.get(change.doc._id)?._intent !== intent);
+  if (broken.length === 0) return;
+  const first = broken[0] as Change;
+  const found = byId.get(first.doc._id);
+  throw new ConcurrentWriteError(
+    `projection: ${collection}/${first.doc._id} was changed by another writer (expected revision ${first.expectedRev}, found ${found?._rev ?? 'none'}); ${broken.length} document(s) not written`,
   );
-  const lastById = new Map(stored.map((doc) => [doc._id, doc._last]));
-  return list.filter((change) => lastById.get(change.doc._id) !== change.doc._last);
 }

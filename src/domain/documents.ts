@@ -1,17 +1,16 @@
 import type { Money } from './money.js';
 
-// What the projection stores. Every document carries:
-//   _rev  the number of events applied to it (the same on both write paths), used as an
-//         optimistic-concurrency guard on every write;
-//   _last the id of the last event applied, which tells a writer whether its own conditional
-//         write landed when a concurrent writer raced it;
-//   _pos  for the Kafka path, the highest offset applied per source partition, so that a
-//         redelivered message is recognised without a second effect.
+// What the projection stores. Every evolving document carries:
+//   _rev    the number of events applied to it (the same on both write paths); a write names the
+//           revision it read, so a lost or doubled write is detected instead of silently kept;
+//   _intent the id of the write intent that last wrote it, which tells a writer that completes a
+//           crashed intent whether this document was already written (see services/projection).
+// Whether an event was applied is not kept per document: the journal (one entry per applied
+// event id, a purchase being its own entry) is the one gate, on both write paths.
 export interface DocMeta {
   _id: string;
   _rev: number;
-  _last?: string;
-  _pos?: Record<string, number>;
+  _intent?: string;
 }
 
 export interface Address {
@@ -35,15 +34,27 @@ export interface ProductDoc extends DocMeta {
   category: string;
   price: Money;
   addedAt: string;
-  sold: { quantity: number; revenue: Money };
 }
 
-// The current level of one SKU at one store. Its history is the journal.
+export interface Sales {
+  quantity: number;
+  revenue: Money;
+}
+
+/** A product as read: its sales are summed over its stock documents (one per store). */
+export type ProductView = ProductDoc & { sold: Sales };
+
+// The current level of one SKU at one store, and what was sold of it there through purchases.
+// Sales live here rather than on the product so that every document a purchase changes has one
+// writer (the one holding this store and SKU): consumers of different partitions never write
+// the same document. A product's sales are the sum over its stores, taken when read.
+// Its history is the journal.
 export interface StockDoc extends DocMeta {
   store: string;
   sku: string;
   level: number;
   updatedAt: string;
+  sold?: Sales;
 }
 
 // Created once by its event (the _id is the event id) and never changed. A purchase is its own
@@ -61,17 +72,22 @@ export interface PurchaseDoc {
   pos?: string | null;
   stock?: StockEffect;
   applied?: { at: string; n: number };
+  /** Fingerprint of the event's content (see fingerprintOf): the same id with other content is refused. */
+  h?: string;
+  /** The write intent that journaled it. */
+  intent?: string;
 }
 
-// One per accepted event that creates no document of its own (purchases are their own entries).
-// `pos` is where it was first accepted from ("topic-partition@offset"), null on the db path: a
-// second copy at another position is a duplicate.
+// One per applied event that creates no document of its own (purchases are their own entries).
+// `pos` is where it was first applied from ("topic-partition@offset"), null on the db path.
 export interface JournalEntry {
   _id: string;
   type: string;
   subject: string;
   time: string;
   pos: string | null;
+  h?: string;
+  intent?: string;
   /** For events that change a stock level: what changed and the level after it. */
   stock?: StockEffect;
   /** When it was applied (wall clock of the writer) and its place in that batch: the order of the history. */

@@ -1,10 +1,12 @@
-import type { AnyDoc, CollectionName, Created, CustomerDoc, DocsByCollection, ProductDoc, PurchaseDoc, StockDoc, StockEffect } from './documents.js';
+import { createHash } from 'node:crypto';
+import type { AnyDoc, CollectionName, CustomerDoc, DocsByCollection, JournalEntry, ProductDoc, PurchaseDoc, StockDoc, StockEffect } from './documents.js';
 import { stockKey, type ShopEvent, type StockEvent } from './events.js';
 import { multiply } from './money.js';
 
 // The projection as pure functions: which documents an event touches, whether it may be applied,
-// and how each document evolves. Storage adapters load the documents, call `projectBatch`, and
-// write back what changed. No I/O, no clock, no randomness here.
+// how each document evolves, and which journal entries record it. The projection service loads
+// the documents and the journal, calls `projectBatch`, and writes back what changed. No I/O, no
+// clock, no randomness here.
 
 /** Where an event sits in its source (Kafka topic-partition and offset). Absent on the db path. */
 export interface Position {
@@ -20,7 +22,7 @@ export interface ProjectionInput {
   position?: Position | undefined;
 }
 
-export type RejectReason = 'unknown_reference' | 'insufficient_stock';
+export type RejectReason = 'unknown_reference' | 'insufficient_stock' | 'id_conflict';
 
 export type Outcome =
   | { status: 'applied'; stock?: StockEffect }
@@ -39,61 +41,51 @@ export interface Change {
   expectedRev: number;
 }
 
+export const docKey = (ref: DocRef): string => `${ref.collection}/${ref.id}`;
+
 /** The documents of one batch: loaded once, evolved in memory, written once. */
 export class Snapshot {
   private readonly docs = new Map<string, AnyDoc | null>();
   private readonly loadedRevs = new Map<string, number>();
   private readonly dirty = new Set<string>();
-  private readonly created: Created[] = [];
-
-  static key(collection: CollectionName, id: string): string {
-    return `${collection}\u0000${id}`;
-  }
 
   /** Registers a document as it is stored (null: it does not exist). */
   load(collection: CollectionName, id: string, doc: AnyDoc | null): void {
-    const key = Snapshot.key(collection, id);
+    const key = docKey({ collection, id });
     this.docs.set(key, doc);
     this.loadedRevs.set(key, doc?._rev ?? 0);
   }
 
   has(collection: CollectionName, id: string): boolean {
-    return this.docs.has(Snapshot.key(collection, id));
+    return this.docs.has(docKey({ collection, id }));
   }
 
   get<C extends CollectionName>(collection: C, id: string): DocsByCollection[C] | null {
-    const key = Snapshot.key(collection, id);
+    const key = docKey({ collection, id });
     if (!this.docs.has(key)) throw new Error(`projector: ${collection}/${id} was not loaded`);
     return (this.docs.get(key) ?? null) as DocsByCollection[C] | null;
   }
 
   set<C extends CollectionName>(collection: C, doc: DocsByCollection[C]): void {
-    const key = Snapshot.key(collection, doc._id);
+    const key = docKey({ collection, id: doc._id });
     this.docs.set(key, doc);
     this.dirty.add(key);
   }
 
-  create(created: Created): void {
-    this.created.push(created);
-  }
-
   changes(): Change[] {
     return [...this.dirty].map((key) => {
-      const [collection] = key.split('\u0000') as [CollectionName];
-      return { collection, doc: this.docs.get(key) as AnyDoc, expectedRev: this.loadedRevs.get(key) ?? 0 };
+      const doc = this.docs.get(key) as AnyDoc;
+      const collection = key.slice(0, key.indexOf('/')) as CollectionName;
+      return { collection, doc, expectedRev: this.loadedRevs.get(key) ?? 0 };
     });
-  }
-
-  creations(): readonly Created[] {
-    return this.created;
   }
 }
 
-/** The documents an event reads (to decide) or changes; the adapter loads these before projecting. */
+/** The documents an event reads (to decide) or changes; they are loaded before projecting. */
 export function refsOf(event: ShopEvent): DocRef[] {
   switch (event.type) {
     case 'shop.purchase.made.v1':
-      return [{ collection: 'customers', id: event.data.customerId }, ...writesOf(event)];
+      return [{ collection: 'customers', id: event.data.customerId }, { collection: 'products', id: event.data.sku }, ...writesOf(event)];
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
     case 'shop.stock.received.v1':
@@ -106,9 +98,10 @@ export function refsOf(event: ShopEvent): DocRef[] {
 }
 
 /**
- * The evolving documents an event changes. A purchase does not change its customer: what a
- * customer owns is derived from the purchases when read, which keeps the hot path to one small
- * document per product (and, on FerretDB, every update costs a scan of its collection).
+ * The evolving documents an event changes: exactly one for every event. A purchase changes the
+ * stock document of its store and SKU only (level and sales there); what a customer owns and
+ * what a product sold are derived when read. So every changed document has one key that orders
+ * it (the Kafka key), and one writer at a time.
  */
 export function writesOf(event: ShopEvent): DocRef[] {
   switch (event.type) {
@@ -117,10 +110,6 @@ export function writesOf(event: ShopEvent): DocRef[] {
     case 'shop.product.added.v1':
       return [{ collection: 'products', id: event.data.sku }];
     case 'shop.purchase.made.v1':
-      return [
-        { collection: 'products', id: event.data.sku },
-        { collection: 'stock', id: stockKey(event.data.store, event.data.sku) },
-      ];
     case 'shop.stock.received.v1':
     case 'shop.stock.sold.v1':
     case 'shop.stock.counted.v1':
@@ -131,38 +120,75 @@ export function writesOf(event: ShopEvent): DocRef[] {
 }
 
 /**
- * Projects a batch in order. `excluded` holds the ids of events known to be duplicates (already
- * accepted from another position); a redelivered event is recognised per document by `_pos`.
+ * What makes two events with one id the same event: type, subject and data. Not the time or the
+ * source: a re-run of a seeded command at another time sends the same events again.
  */
-export function projectBatch(
-  inputs: readonly ProjectionInput[],
-  snapshot: Snapshot,
-  excluded: ReadonlySet<string> = new Set(),
-): Outcome[] {
-  const seen = new Set<string>(excluded);
-  return inputs.map(({ event, position }) => {
-    if (seen.has(event.id)) return { status: 'duplicate' } as const;
-    const refs = writesOf(event);
-    const pending = refs.filter((ref) => !hasApplied(snapshot.get(ref.collection, ref.id), position));
-    if (refs.length > 0 && pending.length === 0) {
-      seen.add(event.id);
-      return { status: 'duplicate' } as const;
+export function fingerprintOf(event: ShopEvent): string {
+  return createHash('sha256')
+    .update(canonical({ type: event.type, subject: event.subject, data: event.data }))
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Projects a batch in order. `applied` maps the ids among these events that the journal already
+ * holds to their fingerprints (null where unknown): such an event is a duplicate (no effect, whatever the stock is
+ * now), or, when its content differs, refused as an id conflict. A duplicate is recognised before
+ * any rule is asked.
+ */
+export function projectBatch(inputs: readonly ProjectionInput[], snapshot: Snapshot, applied: ReadonlyMap<string, string | null>): Outcome[] {
+  const seen = new Map(applied);
+  return inputs.map(({ event }) => {
+    const fingerprint = fingerprintOf(event);
+    const earlier = seen.get(event.id);
+    if (earlier !== undefined) {
+      // null: journaled before fingerprints were kept; taken as the same event.
+      if (earlier === null || earlier === fingerprint) return { status: 'duplicate' } as const;
+      return {
+        status: 'rejected',
+        reason: 'id_conflict',
+        message: `event id '${event.id}' was already applied with other content (${event.type}, ${event.subject})`,
+      } as const;
     }
-    // Some documents already carry this event (a crash between writes): it was accepted then,
-    // so the rest are brought up to date without deciding again.
-    if (pending.length === refs.length) {
-      const rejection = decide(event, snapshot);
-      if (rejection) return rejection;
-    }
-    for (const ref of pending) applyTo(ref, event, snapshot, position);
-    for (const created of createdBy(event)) snapshot.create(created);
-    seen.add(event.id);
+    const rejection = decide(event, snapshot);
+    if (rejection) return rejection;
+    for (const ref of writesOf(event)) applyTo(ref, event, snapshot);
+    seen.set(event.id, fingerprint);
     const stock = stockEffect(event, snapshot);
     return stock ? { status: 'applied', stock } : { status: 'applied' };
   });
 }
 
-// What an accepted event did to a stock level, for the journal (the stock history).
+/** Where an applied event is journaled: in the document it creates (a purchase), else in the journal. */
+export type Entry = { collection: 'journal'; doc: JournalEntry } | { collection: 'purchases'; doc: PurchaseDoc };
+
+/** The journal entries of the applied events: `at` is the writer's clock, `intent` the write's id. */
+export function entriesOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[], at: string, intent: string): Entry[] {
+  const entries: Entry[] = [];
+  inputs.forEach(({ event, position }, index) => {
+    const outcome = outcomes[index];
+    if (outcome?.status !== 'applied') return;
+    const common = { pos: positionLabel(position), ...(outcome.stock ? { stock: outcome.stock } : {}), applied: { at, n: index }, h: fingerprintOf(event), intent };
+    if (event.type === 'shop.purchase.made.v1') {
+      entries.push({ collection: 'purchases', doc: { ...purchaseOf(event), ...common } });
+      return;
+    }
+    entries.push({ collection: 'journal', doc: { _id: event.id, type: event.type, subject: event.subject, time: event.time, ...common } });
+  });
+  return entries;
+}
+
+// What an applied event did to a stock level, for the journal (the stock history).
 function stockEffect(event: ShopEvent, snapshot: Snapshot): StockEffect | undefined {
   if (event.type === 'shop.customer.registered.v1' || event.type === 'shop.product.added.v1') return undefined;
   const { store, sku } = event.data;
@@ -174,33 +200,6 @@ function stockEffect(event: ShopEvent, snapshot: Snapshot): StockEffect | undefi
         ? event.data.quantity
         : -event.data.quantity;
   return { store, sku, change, level };
-}
-
-/**
- * After a concurrent writer won the race for some documents, the adapter reloads just those
- * into a fresh snapshot and replays the already-accepted events onto them. Nothing is decided
- * again: acceptance was settled when the batch was projected.
- */
-export function replayAccepted(
-  inputs: readonly ProjectionInput[],
-  outcomes: readonly Outcome[],
-  snapshot: Snapshot,
-  only: ReadonlySet<string>,
-): void {
-  inputs.forEach(({ event, position }, index) => {
-    if (outcomes[index]?.status !== 'applied') return;
-    for (const ref of writesOf(event)) {
-      if (!only.has(Snapshot.key(ref.collection, ref.id))) continue;
-      if (hasApplied(snapshot.get(ref.collection, ref.id), position)) continue;
-      applyTo(ref, event, snapshot, position);
-    }
-  });
-}
-
-function hasApplied(doc: AnyDoc | null, position: Position | undefined): boolean {
-  if (!doc || !position) return false;
-  const applied = doc._pos?.[position.key];
-  return applied !== undefined && applied >= position.offset;
 }
 
 function decide(event: ShopEvent, snapshot: Snapshot): Outcome | null {
@@ -236,47 +235,25 @@ function checkStock(event: Extract<ShopEvent, { data: { quantity: number; store:
   };
 }
 
-function applyTo(ref: DocRef, event: ShopEvent, snapshot: Snapshot, position: Position | undefined): void {
+function applyTo(ref: DocRef, event: ShopEvent, snapshot: Snapshot): void {
   switch (ref.collection) {
     case 'customers': {
       const next = evolveCustomer(snapshot.get('customers', ref.id), event);
-      if (next) snapshot.set('customers', stamp(next, event, position));
+      if (next) snapshot.set('customers', { ...next, _rev: next._rev + 1 });
       return;
     }
     case 'products': {
       const next = evolveProduct(snapshot.get('products', ref.id), event);
-      if (next) snapshot.set('products', stamp(next, event, position));
+      if (next) snapshot.set('products', { ...next, _rev: next._rev + 1 });
       return;
     }
     case 'stock': {
       const next = evolveStock(snapshot.get('stock', ref.id), event);
-      if (next) snapshot.set('stock', stamp(next, event, position));
+      if (next) snapshot.set('stock', { ...next, _rev: next._rev + 1 });
       return;
     }
     default:
       assertNever(ref.collection);
-  }
-}
-
-// Counts the event in the document's revision and, on the Kafka path, its source position.
-function stamp<D extends AnyDoc>(doc: D, event: ShopEvent, position: Position | undefined): D {
-  const next = { ...doc, _rev: doc._rev + 1, _last: event.id };
-  if (position) next._pos = { ...doc._pos, [position.key]: position.offset };
-  return next;
-}
-
-export function createdBy(event: ShopEvent): Created[] {
-  switch (event.type) {
-    case 'shop.purchase.made.v1':
-      return [{ collection: 'purchases', doc: purchaseOf(event) }];
-    case 'shop.customer.registered.v1':
-    case 'shop.product.added.v1':
-    case 'shop.stock.received.v1':
-    case 'shop.stock.sold.v1':
-    case 'shop.stock.counted.v1':
-      return [];
-    default:
-      return assertNever(event);
   }
 }
 
@@ -297,13 +274,7 @@ export function evolveCustomer(doc: CustomerDoc | null, event: ShopEvent): Custo
   switch (event.type) {
     case 'shop.customer.registered.v1': {
       const { customerId, ...profile } = event.data;
-      return {
-        _id: customerId,
-        _rev: doc?._rev ?? 0,
-        ...(doc?._pos ? { _pos: doc._pos } : {}),
-        ...profile,
-        registeredAt: doc?.registeredAt ?? event.time,
-      };
+      return { _id: customerId, _rev: doc?._rev ?? 0, ...profile, registeredAt: doc?.registeredAt ?? event.time };
     }
     case 'shop.purchase.made.v1':
     case 'shop.product.added.v1':
@@ -320,26 +291,9 @@ export function evolveProduct(doc: ProductDoc | null, event: ShopEvent): Product
   switch (event.type) {
     case 'shop.product.added.v1': {
       const { sku, ...product } = event.data;
-      return {
-        _id: sku,
-        _rev: doc?._rev ?? 0,
-        ...(doc?._pos ? { _pos: doc._pos } : {}),
-        ...product,
-        addedAt: doc?.addedAt ?? event.time,
-        sold: doc?.sold ?? { quantity: 0, revenue: { amount: 0, currency: product.price.currency } },
-      };
+      return { _id: sku, _rev: doc?._rev ?? 0, ...product, addedAt: doc?.addedAt ?? event.time };
     }
-    case 'shop.purchase.made.v1': {
-      if (!doc) return null;
-      const line = multiply(event.data.unitPrice, event.data.quantity);
-      return {
-        ...doc,
-        sold: {
-          quantity: doc.sold.quantity + event.data.quantity,
-          revenue: { amount: doc.sold.revenue.amount + line.amount, currency: doc.sold.revenue.currency },
-        },
-      };
-    }
+    case 'shop.purchase.made.v1':
     case 'shop.customer.registered.v1':
     case 'shop.stock.received.v1':
     case 'shop.stock.sold.v1':
@@ -369,7 +323,13 @@ export function evolveStock(doc: StockDoc | null, event: ShopEvent): StockDoc | 
       };
       // The newest event time, not the last applied: a retried event may apply after a newer one.
       const updatedAt = current.updatedAt > event.time ? current.updatedAt : event.time;
-      return { ...current, level: nextLevel(current.level, event), updatedAt };
+      const next: StockDoc = { ...current, level: nextLevel(current.level, event), updatedAt };
+      if (event.type === 'shop.purchase.made.v1') {
+        const line = multiply(event.data.unitPrice, event.data.quantity);
+        const sold = current.sold ?? { quantity: 0, revenue: { amount: 0, currency: line.currency } };
+        next.sold = { quantity: sold.quantity + event.data.quantity, revenue: { amount: sold.revenue.amount + line.amount, currency: sold.revenue.currency } };
+      }
+      return next;
     }
     default:
       return assertNever(event);

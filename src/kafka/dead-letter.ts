@@ -6,7 +6,8 @@ export type DeadLetterReason =
   | 'unknown_type'
   | 'invalid_data'
   | 'unknown_reference'
-  | 'insufficient_stock';
+  | 'insufficient_stock'
+  | 'id_conflict';
 
 export const DLQ_HEADERS = {
   reason: 'x-dlq-reason',

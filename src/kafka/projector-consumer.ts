@@ -1,8 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
-import { applyEvents, type ProjectionTarget } from '../db/projection-store.js';
-import { stockKeys, withStockLocks } from '../db/stock-locks.js';
-import type { ProjectionInput } from '../domain/projector.js';
+import type { Outcome, ProjectionInput } from '../domain/projector.js';
+import { logger } from '../log.js';
 import { connectOrExplain } from './client.js';
 import { decodeEvent, positionKey } from './codec.js';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
@@ -18,9 +17,12 @@ export interface ProjectorTotals {
   batches: number;
 }
 
+/** Applies a chunk of one partition's events (the projection service): one outcome per input. */
+export type ApplyChunk = (inputs: ProjectionInput[], options: { holder: string }) => Promise<{ outcomes: Outcome[] }>;
+
 export interface ProjectorOptions {
   kafka: Kafka;
-  target: ProjectionTarget;
+  apply: ApplyChunk;
   config: Config;
   groupId: string;
   /** Rewind the group to the oldest retained event before starting (a replay). */
@@ -49,8 +51,10 @@ export const PROJECTOR_CHUNK = 5000;
 /** Messages per produce request to the retry and dead-letter topics (stays under message.max.bytes). */
 const SIDE_SEND = 200;
 
+const log = logger.namespace('consumer');
+
 export async function startProjector(options: ProjectorOptions): Promise<RunningProjector> {
-  const { kafka, target, config } = options;
+  const { kafka, config } = options;
   const now = options.now ?? (() => new Date());
   const policy: RetryPolicy = { maxRetries: config.consume.maxRetries, backoffMs: config.consume.retryBackoffMs };
   const retryTopic = config.kafka.topics.retry;
@@ -105,7 +109,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     return stopping;
   };
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    log.info('joined the group', { groupId: options.groupId, partitions: event.payload.memberAssignment });
     if (lastActivity === Number.POSITIVE_INFINITY) lastActivity = Date.now();
   });
   consumer.on(consumer.events.CRASH, (event) => {
@@ -142,12 +147,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         letters.push({ topic, partition, message, reason: decoded.reason, detail: decoded.message });
       }
     }
-    // On FerretDB a stock write's revision check is not atomic: lease the stock levels, as the
-    // db path does, so that a `--via db` writer and this consumer exclude each other.
-    const apply = () => applyEvents(target, inputs);
-    const events = inputs.map((input) => input.event);
-    const holder = `consume:${options.groupId}:${key}`;
-    const result = target.server.conditionalWrites ? await apply() : await withStockLocks(target.db, stockKeys(events), apply, holder);
+    // The holder names this partition's consumer: a successor takes back at once the leases a
+    // crashed predecessor left on its documents.
+    const result = await options.apply(inputs, { holder: `consume:${options.groupId}:${key}` });
     result.outcomes.forEach((outcome, index) => {
       const message = inputMessages[index];
       if (outcome.status === 'applied') totals.applied += 1;
@@ -161,6 +163,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     await send(config.kafka.topics.dlq, dead.map((letter) => deadLetterMessage(letter, at)));
     totals.retried += retries.length;
     totals.deadLettered += dead.length;
+    if (letters.length > 0) log.debug('refusals sent', { topic, partition, retried: retries.length, deadLettered: dead.length });
   };
 
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
@@ -196,11 +199,13 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
             const last = messages[messages.length - 1];
             if (last) {
               payload.resolveOffset(last.offset);
-              await consumer
-                .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) }])
-                .catch((error: unknown) => {
-                  throw groupErrorOf(error);
-                });
+              // Through the batch, not consumer.commitOffsets: once stop() began (SIGINT or
+              // SIGTERM), kafkajs 2.2's consumer-level commit silently does nothing, and the
+              // chunk just applied would be delivered again to the next consumer.
+              const offsets = { topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(last.offset) + 1) }] }] };
+              await payload.commitOffsetsIfNecessary(offsets).catch((error: unknown) => {
+                throw groupErrorOf(error);
+              });
             }
           } finally {
             clearInterval(beating);

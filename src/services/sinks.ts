@@ -1,9 +1,9 @@
-import { applyEvents, type ProjectionTarget } from '../db/projection-store.js';
-import { stockKeys, withStockLocks } from '../db/stock-locks.js';
+import type { ProjectionTarget } from '../db/projection-store.js';
 import type { ShopEvent } from '../domain/events.js';
 import type { RejectReason } from '../domain/projector.js';
 import { connectPublisher, type EncodedChunk } from '../kafka/publisher.js';
 import type { Context } from './context.js';
+import { projectionOn } from './projection.js';
 
 export interface Rejection {
   event: ShopEvent;
@@ -15,6 +15,8 @@ export interface SinkTotals {
   written: number;
   duplicates: number;
   rejected: Rejection[];
+  /** Events whose id was applied before with other content (not applied). */
+  conflicts: Array<{ event: ShopEvent; message: string }>;
 }
 
 /** What a sink takes: events, or (Kafka only) events a generator thread encoded already. */
@@ -43,7 +45,7 @@ export async function openSink(context: Context, via: 'db' | 'kafka'): Promise<E
     return dbSink(await context.database(), context.config.mongodb.db);
   }
   const publisher = await connectPublisher(context.kafka(), context.config);
-  const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [] };
+  const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [], conflicts: [] };
   return {
     via,
     target: context.config.kafka.brokers.join(','),
@@ -57,7 +59,8 @@ export async function openSink(context: Context, via: 'db' | 'kafka'): Promise<E
 }
 
 export function dbSink(target: ProjectionTarget, name: string): EventSink {
-  const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [] };
+  const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [], conflicts: [] };
+  const projection = projectionOn(target);
   return {
     via: 'db',
     target: name,
@@ -65,13 +68,13 @@ export function dbSink(target: ProjectionTarget, name: string): EventSink {
       // Projecting needs the events themselves; encoded chunks are made for Kafka only.
       if (isEncoded(chunk)) throw new Error('the db path takes events, not encoded messages');
       const events = chunk;
-      // Other processes may write the same stock levels at the same time: take their leases.
-      const result = await withStockLocks(target.db, stockKeys(events), () => applyEvents(target, events.map((event) => ({ event }))));
+      const result = await projection.apply(events.map((event) => ({ event })));
       result.outcomes.forEach((outcome, index) => {
         const event = events[index];
         if (!event) return;
         if (outcome.status === 'applied') totals.written += 1;
         else if (outcome.status === 'duplicate') totals.duplicates += 1;
+        else if (outcome.reason === 'id_conflict') totals.conflicts.push({ event, message: outcome.message });
         else totals.rejected.push({ event, reason: outcome.reason, message: outcome.message });
       });
     },

@@ -6,6 +6,7 @@ import type { ShopEvent } from '../../src/domain/events.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { connectPublisher } from '../../src/kafka/publisher.js';
 import { startProjector, type ProjectorTotals } from '../../src/kafka/projector-consumer.js';
+import { projectionOn } from '../../src/services/projection.js';
 import { randomPurchaseEvents } from '../../src/services/buy.js';
 import { englishLocale } from '../../src/domain/generators.js';
 import { customerEvents, productEvents } from '../../src/services/make.js';
@@ -71,9 +72,10 @@ export async function projectUntilIdle(
   target: ProjectionTarget,
   options: { groupId?: string; fromBeginning?: boolean; idleMs?: number } = {},
 ): Promise<ProjectorTotals> {
+  const projection = projectionOn(target);
   const projector = await startProjector({
     kafka: createKafka(config),
-    target,
+    apply: (inputs, applyOptions) => projection.apply(inputs, applyOptions),
     config,
     groupId: options.groupId ?? config.kafka.groupId,
     fromBeginning: options.fromBeginning ?? false,
@@ -82,14 +84,14 @@ export async function projectUntilIdle(
   return projector.done;
 }
 
-const bookkeeping = new Set(['_pos', '_last']);
+const bookkeeping = new Set(['_intent', 'intent']);
 
 /**
  * Every projected collection, sorted by _id. Dropped, because they are by nature different
- * between the write paths: `_pos` (Kafka offsets per partition, only on the Kafka path), `_last`
- * (the id of the last event applied, which depends on the order partitions and retries were
- * consumed in; `_rev`, the count of events applied, is compared), the journal's `pos` (where
- * an event was accepted from; null on the db path), `applied` (the writer's wall clock) and its `stock.level` (the level right after
+ * between the write paths: `_intent` / `intent` (the id of the write that last changed a document
+ * or journaled an entry, random; `_rev`, the count of events applied, is compared), the
+ * journal's `pos` (where an event was applied from; null on the db path), `applied` (the writer's
+ * wall clock) and its `stock.level` (the level right after
  * each event, which depends on the order a retried purchase was applied in relative to its
  * neighbours; the final levels, in the stock collection, are compared).
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CustomerDoc, ProductDoc, StockDoc } from '../../src/domain/documents.js';
 import { createEvent, type ShopEvent } from '../../src/domain/events.js';
-import { projectBatch, refsOf, replayAccepted, Snapshot, type ProjectionInput } from '../../src/domain/projector.js';
+import { docKey, entriesOf, fingerprintOf, projectBatch, refsOf, Snapshot, type ProjectionInput } from '../../src/domain/projector.js';
 
 let n = 0;
 const ctx = () => ({ id: `evt-${++n}`, time: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.000Z`, source: 'test' });
@@ -30,19 +30,24 @@ const sold = (sku: string, quantity: number, store = 'online') => createEvent('s
 const counted = (sku: string, level: number, store = 'online') => createEvent('shop.stock.counted.v1', { store, sku, level }, ctx());
 const stockOf = (sku: string, level: number, store = 'online'): StockDoc => ({ _id: `${store}:${sku}`, _rev: 1, store, sku, level, updatedAt: '2026-01-01T00:00:00.000Z' });
 
-function given(docs: { customers?: CustomerDoc[]; products?: ProductDoc[]; stock?: StockDoc[] }, inputs: ProjectionInput[]) {
+function given(
+  docs: { customers?: CustomerDoc[]; products?: ProductDoc[]; stock?: StockDoc[] },
+  inputs: ProjectionInput[],
+  journaled: ReadonlyMap<string, string | null> = new Map(),
+) {
   const snapshot = new Snapshot();
   const stored = new Map<string, CustomerDoc | ProductDoc | StockDoc>();
-  for (const doc of docs.customers ?? []) stored.set(Snapshot.key('customers', doc._id), doc);
-  for (const doc of docs.products ?? []) stored.set(Snapshot.key('products', doc._id), doc);
-  for (const doc of docs.stock ?? []) stored.set(Snapshot.key('stock', doc._id), doc);
+  for (const doc of docs.customers ?? []) stored.set(docKey({ collection: 'customers', id: doc._id }), doc);
+  for (const doc of docs.products ?? []) stored.set(docKey({ collection: 'products', id: doc._id }), doc);
+  for (const doc of docs.stock ?? []) stored.set(docKey({ collection: 'stock', id: doc._id }), doc);
   for (const { event } of inputs) {
     for (const ref of refsOf(event)) {
-      if (!snapshot.has(ref.collection, ref.id)) snapshot.load(ref.collection, ref.id, (stored.get(Snapshot.key(ref.collection, ref.id)) as never) ?? null);
+      if (!snapshot.has(ref.collection, ref.id)) snapshot.load(ref.collection, ref.id, (stored.get(docKey(ref)) as never) ?? null);
     }
   }
-  const outcomes = projectBatch(inputs, snapshot);
-  return { outcomes, snapshot, changes: snapshot.changes(), created: snapshot.creations() };
+  const outcomes = projectBatch(inputs, snapshot, journaled);
+  const entries = entriesOf(inputs, outcomes, '2026-01-02T00:00:00.000Z', 'intent-1');
+  return { outcomes, snapshot, changes: snapshot.changes(), created: entries.filter((entry) => entry.collection === 'purchases'), entries };
 }
 
 const at = (event: ShopEvent, offset?: number): ProjectionInput =>
@@ -58,7 +63,7 @@ describe('projector', () => {
     ]);
   });
 
-  it('folds many purchases of one product into one write with the sums', () => {
+  it('folds many purchases of one product at one store into one write of its stock document, with the sales', () => {
     const base = given({}, [at(registered('c1')), at(added('SKU-1'))]);
     const customer = base.changes[0]!.doc as CustomerDoc;
     const product = base.changes[1]!.doc as ProductDoc;
@@ -67,13 +72,14 @@ describe('projector', () => {
       at(bought('c1', 'SKU-1', 3)),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['applied', 'applied']);
-    expect(changes.map((c) => c.collection).sort()).toEqual(['products', 'stock']);
-    expect((changes.find((c) => c.collection === 'stock')!.doc as StockDoc).level).toBe(5);
-    const next = changes.find((c) => c.collection === 'products')!.doc as ProductDoc;
+    // A purchase writes one document only: the product is read, never written.
+    expect(changes.map((c) => c.collection)).toEqual(['stock']);
+    const next = changes[0]!.doc as StockDoc;
+    expect(next.level).toBe(5);
     expect(next.sold).toEqual({ quantity: 5, revenue: { amount: 1250, currency: 'EUR' } });
     expect(next._rev).toBe(3);
     expect(changes[0]!.expectedRev).toBe(1);
-    expect(created.map((c) => [c.collection, c.doc.quantity, c.doc.total.amount])).toEqual([
+    expect(created.map((c) => [c.collection, c.doc.quantity, (c.doc as { total: { amount: number } }).total.amount])).toEqual([
       ['purchases', 2, 500],
       ['purchases', 3, 750],
     ]);
@@ -95,21 +101,54 @@ describe('projector', () => {
     expect(changes[0]!.doc._rev).toBe(1);
   });
 
-  it('recognises a redelivered event by the offset its documents recorded', () => {
-    const first = given({}, [at(added('SKU-1'), 10)]);
-    const product = first.changes[0]!.doc as ProductDoc;
-    expect(product._pos).toEqual({ 'shop_inventory-0': 10 });
-    const again = given({ products: [product] }, [at(added('SKU-1'), 10), at(added('SKU-1', 300), 11)]);
+  it('recognises an event the journal holds as a duplicate, at any position', () => {
+    const first = added('SKU-1');
+    const product = given({}, [at(first, 10)]).changes[0]!.doc as ProductDoc;
+    const update = added('SKU-1', 300);
+    const again = given({ products: [product] }, [at(first, 10), at(update, 11)], new Map([[first.id, fingerprintOf(first)]]));
     expect(again.outcomes.map((o) => o.status)).toEqual(['duplicate', 'applied']);
     expect((again.changes[0]!.doc as ProductDoc).price.amount).toBe(300);
+    expect(again.entries.map((entry) => entry.doc._id)).toEqual([update.id]);
   });
 
-  it('skips events whose ids are excluded as duplicates from elsewhere', () => {
+  it('skips events the journal holds without a fingerprint (journaled before fingerprints) as duplicates', () => {
     const event = added('SKU-1');
     const snapshot = new Snapshot();
     snapshot.load('products', 'SKU-1', null);
-    expect(projectBatch([at(event)], snapshot, new Set([event.id]))).toEqual([{ status: 'duplicate' }]);
+    expect(projectBatch([at(event)], snapshot, new Map([[event.id, null]]))).toEqual([{ status: 'duplicate' }]);
     expect(snapshot.changes()).toEqual([]);
+  });
+
+  it('refuses an id applied before with other content, and applies nothing of it', () => {
+    const original = added('SKU-1', 250);
+    const reused = { ...added('SKU-2', 999), id: original.id };
+    const { outcomes, changes, entries } = given({}, [at(reused)], new Map([[original.id, fingerprintOf(original)]]));
+    expect(outcomes).toEqual([{ status: 'rejected', reason: 'id_conflict', message: expect.stringContaining(original.id) as string }]);
+    expect(changes).toEqual([]);
+    expect(entries).toEqual([]);
+  });
+
+  it('takes the same id twice in one batch as a duplicate when equal, a conflict when not', () => {
+    const event = received('SKU-7', 2);
+    const other = { ...received('SKU-7', 5), id: event.id };
+    const { outcomes, changes } = given({}, [at(event), at(event), at(other)]);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? o.reason : o.status))).toEqual(['applied', 'duplicate', 'id_conflict']);
+    expect((changes[0]!.doc as StockDoc).level).toBe(2);
+  });
+
+  it('fingerprints content, not time or source', () => {
+    const event = received('SKU-8', 2);
+    expect(fingerprintOf({ ...event, time: '2030-01-01T00:00:00.000Z', source: 'elsewhere' })).toBe(fingerprintOf(event));
+    expect(fingerprintOf({ ...event, data: { ...event.data, quantity: 3 } })).not.toBe(fingerprintOf(event));
+  });
+
+  it('a duplicate is recognised before the stock rule: no refusal for an applied purchase when stock is short now', () => {
+    const customer = given({}, [at(registered('c9'))]).changes[0]!.doc as CustomerDoc;
+    const product = given({}, [at(added('SKU-9'))]).changes[0]!.doc as ProductDoc;
+    const purchase = bought('c9', 'SKU-9', 5);
+    const { outcomes, changes } = given({ customers: [customer], products: [product], stock: [stockOf('SKU-9', 0)] }, [at(purchase)], new Map([[purchase.id, fingerprintOf(purchase)]]));
+    expect(outcomes).toEqual([{ status: 'duplicate' }]);
+    expect(changes).toEqual([]);
   });
 
   it('keeps a re-registration of a customer as an update of the profile, not a second customer', () => {
@@ -120,19 +159,10 @@ describe('projector', () => {
     expect((again.changes[0]!.doc as CustomerDoc).registeredAt).toBe(customer.registeredAt);
   });
 
-  it('replays accepted events onto a document reloaded after losing a race, without deciding again', () => {
-    const product = given({}, [at(added('SKU-1'))]).changes[0]!.doc as ProductDoc;
-    const customer = given({}, [at(registered('c1'))]).changes[0]!.doc as CustomerDoc;
-    const inputs = [at(bought('c1', 'SKU-1', 4))];
-    const { outcomes } = given({ customers: [customer], products: [product], stock: [stockOf('SKU-1', 10)] }, inputs);
-    // Meanwhile another writer sold 1 more: the stored revision moved on.
-    const raced: ProductDoc = { ...product, _rev: product._rev + 1, sold: { quantity: 1, revenue: { amount: 250, currency: 'EUR' } } };
-    const fresh = new Snapshot();
-    fresh.load('products', 'SKU-1', raced);
-    replayAccepted(inputs, outcomes, fresh, new Set([Snapshot.key('products', 'SKU-1')]));
-    const [change] = fresh.changes();
-    expect(change!.expectedRev).toBe(raced._rev);
-    expect((change!.doc as ProductDoc).sold.quantity).toBe(5);
+  it('journals each applied event once, a purchase as its own entry, with its fingerprint and intent', () => {
+    const { entries } = given({ stock: [stockOf('SKU-6', 3)] }, [at(received('SKU-6', 1), 4), at(sold('SKU-6', 9), 5)]);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ collection: 'journal', doc: { type: 'shop.stock.received.v1', pos: 'shop_inventory-0@4', intent: 'intent-1', stock: { change: 1, level: 4 } } });
   });
 
   describe('stock', () => {

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { mongoProjectionStore, type ProjectionTarget } from '../db/projection-store.js';
+import type { Intent, ProjectionStore } from '../domain/projection-port.js';
+import { logger } from '../log.js';
+import {
+  docKey,
+  entriesOf,
+  projectBatch,
+  refsOf,
+  Snapshot,
+  writesOf,
+  type DocRef,
+  type Outcome,
+  type ProjectionInput,
+} from '../domain/projector.js';
+
+// The projection: the one place events are applied, called by the db path (sinks) and by the
+// Kafka consumer alike. Effectively once without multi-document transactions:
+//
+// 1. Every document a batch writes is leased (one writer per document at a time, on every server
+//    and both write paths).
+// 2. Under the leases, the journal tells which events were applied before (by event id: a
+//    duplicate is recognised before any rule is asked), the pure projector decides the rest and
+//    folds them into one new version per document.
+// 3. A write intent is stored first, in one document (an atomic insert everywhere): the new
+//    versions, each with the revision it replaces, and the ids of the journal entries to come.
+//    Then the journal entries are inserted, then the documents replaced, then the intent removed.
+// 4. A writer that finds an intent left on its documents (its writer crashed) completes it before
+//    anything else: forward when all its journal entries are in (the documents are then written
+//    from the stored versions, skipping those already written), else backward (its entries are
+//    removed; no document had been written yet) so that its events are decided again when they
+//    come again. Whatever the crash point, an event ends applied exactly once or not at all.
+
+export type { Intent, ProjectionStore } from '../domain/projection-port.js';
+
+export interface ApplyOptions {
+  /** A role only one process plays at a time (a consumer of one partition): see db/leases. */
+  holder?: string | undefined;
+}
+
+export interface ApplyResult {
+  outcomes: Outcome[];
+  /** Evolving documents written (after folding: one write per document per batch). */
+  writes: number;
+  /** Intents of crashed writers completed or undone first. */
+  recovered: number;
+}
+
+export interface Projection {
+  apply(inputs: readonly ProjectionInput[], options?: ApplyOptions): Promise<ApplyResult>;
+}
+
+export interface ProjectionDeps {
+  now: () => Date;
+  newId: () => string;
+}
+
+const MAX_ROUNDS = 20;
+const log = logger.namespace('projection');
+
+export class ProjectionError extends Error {
+  readonly retriable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProjectionError';
+  }
+}
+
+export function createProjection(store: ProjectionStore, deps: ProjectionDeps): Projection {
+  // Completes or undoes one intent left by a crashed writer, holding the leases of all it writes.
+  const recover = async (id: string, keys: readonly string[], holder: string | undefined): Promise<boolean> =>
+    store.withLeases(
+      keys,
+      async () => {
+        const intent = await store.intent(id);
+        if (!intent) return false; // its writer finished it, or another writer recovered it
+        if (await store.entriesComplete(intent)) {
+          log.info('completing a write intent left by a crashed writer', { intent: id, documents: intent.changes.length });
+          await store.writeChanges(intent);
+        } else {
+          log.info('undoing a write intent left by a crashed writer before its journal was complete', { intent: id });
+          await store.removeEntries(intent);
+        }
+        await store.dropIntent(id);
+        return true;
+      },
+      holder,
+    );
+
+  // One attempt under the leases. It gives way when an intent was left on these documents
+  // (recover it first), or when another writer journaled one of these ids meanwhile (decide again).
+  type Attempt = { done: Omit<ApplyResult, 'recovered'> } | { left: Array<Pick<Intent, '_id' | 'keys'>> } | { clash: true };
+  const attempt = async (inputs: readonly ProjectionInput[], keys: readonly string[]): Promise<Attempt> => {
+    const left = await store.pendingIntents(keys);
+    if (left.length > 0) return { left };
+    const events = inputs.map((input) => input.event);
+    const [loaded, applied] = await Promise.all([store.load(uniqueRefs(inputs)), store.applied(events)]);
+    const snapshot = new Snapshot();
+    for (const { ref, doc } of loaded) snapshot.load(ref.collection, ref.id, doc);
+    const outcomes = projectBatch(inputs, snapshot, applied);
+    const id = deps.newId();
+    const entries = entriesOf(inputs, outcomes, deps.now().toISOString(), id);
+    const changes = snapshot.changes().map((change) => ({ ...change, doc: { ...change.doc, _intent: id } }));
+    if (entries.length === 0 && changes.length === 0) return { done: { outcomes, writes: 0 } };
+    const intent: Intent = {
+      _id: id,
+      at: deps.now().toISOString(),
+      keys: changes.map((change) => docKey({ collection: change.collection, id: change.doc._id })),
+      journal: entries.filter((entry) => entry.collection === 'journal').map((entry) => entry.doc._id),
+      purchases: entries.filter((entry) => entry.collection === 'purchases').map((entry) => entry.doc._id),
+      changes,
+    };
+    await store.saveIntent(intent);
+    const clashes = await store.insertEntries(entries, id);
+    if (clashes.length > 0) {
+      log.info('another writer journaled some of these events meanwhile: deciding again', { clashes: clashes.length });
+      await store.removeEntries(intent);
+      await store.dropIntent(id);
+      return { clash: true };
+    }
+    await store.writeChanges(intent);
+    await store.dropIntent(id);
+    log.debug('batch applied', { events: inputs.length, entries: entries.length, documents: changes.length });
+    return { done: { outcomes, writes: changes.length } };
+  };
+
+  return {
+    async apply(inputs, options = {}) {
+      if (inputs.length === 0) return { outcomes: [], writes: 0, recovered: 0 };
+      const keys = [...new Set(inputs.flatMap((input) => writesOf(input.event)).map(docKey))];
+      let recovered = 0;
+      for (let round = 0; round < MAX_ROUNDS; round += 1) {
+        const result = await store.withLeases(keys, () => attempt(inputs, keys), options.holder);
+        if ('done' in result) return { ...result.done, recovered };
+        if ('left' in result) {
+          for (const left of result.left) if (await recover(left._id, left.keys, options.holder)) recovered += 1;
+        }
+      }
+      throw new ProjectionError(`projection: could not apply a batch of ${inputs.length} events after ${MAX_ROUNDS} rounds (other writers kept changing its documents)`);
+    },
+  };
+}
+
+function uniqueRefs(inputs: readonly ProjectionInput[]): DocRef[] {
+  const refs = new Map<string, DocRef>();
+  for (const { event } of inputs) for (const ref of refsOf(event)) refs.set(docKey(ref), ref);
+  return [...refs.values()];
+}
+
+/** The projection over a MongoDB (or FerretDB) database, with the wall clock and random intent ids. */
+export function projectionOn(target: ProjectionTarget, deps: ProjectionDeps = { now: () => new Date(), newId: randomUUID }): Projection {
+  return createProjection(mongoProjectionStore(target), deps);
+}
