@@ -54,18 +54,28 @@ export class ServiceUnavailableError extends ShopctlError {
   readonly service: 'kafka' | 'mongodb';
   readonly endpoint: string;
 
-  constructor(service: 'kafka' | 'mongodb', endpoint: string, cause?: unknown) {
-    const name = service === 'kafka' ? 'Kafka' : 'MongoDB';
-    super(`${name} is not reachable at ${endpoint}`, {
+  /** `said`: another message and suggestion than "not reachable" (e.g. lost in the middle of a command). */
+  constructor(
+    service: 'kafka' | 'mongodb',
+    endpoint: string,
+    cause?: unknown,
+    said: { message?: string; suggestion?: string; details?: readonly string[] } = {},
+  ) {
+    const name = serviceName(service);
+    super(said.message ?? `${name} is not reachable at ${endpoint}`, {
       code: service === 'kafka' ? 'KAFKA_UNAVAILABLE' : 'MONGODB_UNAVAILABLE',
       exitCode: ExitCode.unavailable,
-      suggestion: `Start the local stack with \`npm run stack:up\`, or point shopctl at your ${name} (see \`shopctl config show\`).`,
+      suggestion:
+        said.suggestion ?? `Start the local stack with \`npm run stack:up\`, or point shopctl at your ${name} (see \`shopctl config show\`).`,
       cause,
+      ...(said.details ? { details: said.details } : {}),
     });
     this.name = 'ServiceUnavailableError';
     this.service = service;
     this.endpoint = endpoint;
   }
 }
+
+export const serviceName = (service: 'kafka' | 'mongodb'): string => (service === 'kafka' ? 'Kafka' : 'MongoDB');
 
 export const isShopctlError = (error: unknown): error is ShopctlError => error instanceof ShopctlError;

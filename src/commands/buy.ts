@@ -1,41 +1,41 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
 import { idSchema } from '../domain/events.js';
 import { UsageError } from '../errors.js';
-import { loadCatalog, randomPurchaseEvents, singlePurchaseEvent } from '../services/buy.js';
-import { purchasesInThread } from '../services/purchase-thread.js';
+import { loadCatalog, randomPurchaseChunks, singlePurchaseEvent } from '../services/buy.js';
 import { chunkForRate } from '../services/pump.js';
 import { createRuntime } from '../services/runtime.js';
-import { examples, nonNegativeInt, positiveInt, positiveNumber, run, viaOption, type Via } from './shared.js';
+import { examples, flagField, positiveIntField, positiveNumberField, run, seedField, viaField, viaOption } from './shared.js';
 import { writeEvents } from './write.js';
 
-/** From this many purchases on, `buy --via kafka` makes them on a second thread (start-up ~0.1 s). */
-export const THREAD_MIN_COUNT = 20_000;
+export { THREAD_MIN_COUNT } from '../services/buy.js';
 
-interface BuyOptions {
-  random?: boolean;
-  count?: number;
-  rate?: number;
-  via: Via;
-  seed?: number;
-  customer?: string;
-  product?: string;
-  quantity: number;
-  store?: string;
-  json?: boolean;
-}
+export const buyOptionsSchema = z.object({
+  random: flagField,
+  count: positiveIntField('--count').optional(),
+  rate: positiveNumberField('--rate').optional(),
+  via: viaField,
+  seed: seedField().optional(),
+  customer: z.string().optional(),
+  product: z.string().optional(),
+  quantity: positiveIntField('--quantity').default(1),
+  store: z.string().optional(),
+  json: flagField,
+});
+export type BuyOptions = z.infer<typeof buyOptionsSchema>;
 
 export function buyCommand(): Command {
   return new Command('buy')
     .description('simulate purchases: random ones, or one named purchase')
     .option('--random', 'random existing customers buy random existing products')
-    .option('-n, --count <n>', 'how many random purchases (default: generate.purchases)', positiveInt('--count'))
-    .option('--rate <per-second>', 'at most this many purchases per second (default: as fast as possible)', positiveNumber('--rate'))
+    .option('-n, --count <n>', 'how many random purchases (default: generate.purchases)')
+    .option('--rate <per-second>', 'at most this many purchases per second (default: as fast as possible)')
     .option('--customer <id>', 'the customer who buys (one purchase)')
     .option('--product <sku>', 'the product bought (one purchase)')
-    .option('--quantity <n>', 'quantity of the one purchase', positiveInt('--quantity'), 1)
+    .addOption(new Option('--quantity <n>', 'quantity of the one purchase').default(1))
     .option('--store <id>', 'store the purchase is made in (default: inventory.defaultStore)')
     .addOption(viaOption())
-    .option('--seed <n>', 'same seed and same database, same purchases (and the same event ids)', nonNegativeInt('--seed'))
+    .option('--seed <n>', 'same seed and same database, same purchases (and the same event ids)')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -46,9 +46,9 @@ export function buyCommand(): Command {
       ),
     )
     .action(
-      run<BuyOptions>(async (context, options) => {
+      run(buyOptionsSchema, async (context, options) => {
         const single = options.customer !== undefined || options.product !== undefined;
-        if (Boolean(options.random) === single) {
+        if (options.random === single) {
           throw new UsageError('Say what to buy: either --random, or --customer ID --product SKU', {
             suggestion: 'See `shopctl buy --help` for examples.',
           });
@@ -66,23 +66,18 @@ export function buyCommand(): Command {
             quantity: options.quantity,
             store,
           });
-          return writeEvents(context, { what: 'purchases', via: options.via, total: 1, chunks: [[event]], json: Boolean(options.json) });
+          return writeEvents(context, { what: 'purchases', via: options.via, total: 1, chunks: [[event]], json: options.json, repeatable: runtime.seeded });
         }
         const count = options.count ?? context.config.generate.purchases;
         const catalog = await loadCatalog(db, context.config.mongodb.db);
-        const generation = { count, store, chunk: chunkForRate(options.rate) };
-        // A large unpaced run to Kafka makes its purchases on a second thread (the same ones);
-        // on the db path MongoDB is the bottleneck, and a paced run has time to spare.
-        const threaded = options.via === 'kafka' && options.rate === undefined && count >= THREAD_MIN_COUNT;
         return writeEvents(context, {
           what: 'purchases',
           via: options.via,
           total: count,
           rate: options.rate,
-          chunks: threaded
-            ? purchasesInThread({ seed, catalog, options: generation, ahead: 4 })
-            : randomPurchaseEvents(runtime, catalog, generation),
-          json: Boolean(options.json),
+          chunks: randomPurchaseChunks(runtime, catalog, { count, store, chunk: chunkForRate(options.rate), via: options.via, rate: options.rate }),
+          json: options.json,
+          repeatable: runtime.seeded,
         });
       }),
     );

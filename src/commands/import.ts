@@ -1,22 +1,26 @@
 import path from 'node:path';
 import { Command } from 'commander';
+import { z } from 'zod';
 import { IMPORT_HEADER } from '../domain/csv.js';
 import { ExitCode, isShopctlError, ShopctlError, UsageError } from '../errors.js';
 import type { Context } from '../services/context.js';
 import { checkImportFile, importFile, openErrorSink, type ErrorSink, type ImportProgress, type ImportSummary } from '../services/import.js';
 import { FAILED_DIR, PROCESSED_DIR, watchDirectory, type WatchEvent } from '../services/import-watch.js';
+import { explainWriteFailure } from '../services/pump.js';
 import { openSink } from '../services/sinks.js';
 import type { Output } from '../ui/output.js';
 import { createProgress, formatRate, type Progress } from '../ui/progress.js';
 import { renderPairs } from '../ui/table.js';
-import { examples, run, viaOption, type Via } from './shared.js';
+import { printConflictWarning } from '../ui/write-summary.js';
+import { examples, flagField, run, viaField, viaOption } from './shared.js';
 
-interface ImportOptions {
-  via: Via;
-  dryRun?: boolean;
-  watch?: string;
-  json?: boolean;
-}
+export const importOptionsSchema = z.object({
+  via: viaField,
+  dryRun: flagField,
+  watch: z.string().optional(),
+  json: flagField,
+});
+export type ImportOptions = z.infer<typeof importOptionsSchema>;
 
 const format = `
 File format (RFC 4180 CSV, UTF-8, optional BOM, LF or CRLF):
@@ -59,7 +63,7 @@ export function importCommand(): Command {
       )}`,
     )
     .action(
-      run<ImportOptions>(async (context, options, command) => {
+      run(importOptionsSchema, async (context, options, command) => {
         const [file] = command.args;
         if (options.watch !== undefined && file !== undefined) {
           throw new UsageError('Give either a FILE or --watch DIR, not both');
@@ -85,7 +89,7 @@ async function importOne(context: Context, file: string, options: ImportOptions)
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const dryRun = Boolean(options.dryRun);
+  const dryRun = options.dryRun;
   let errors: ErrorSink | null = null;
   let sink: Awaited<ReturnType<typeof openSink>> | null = null;
   let progress: Progress | null = null;
@@ -105,7 +109,7 @@ async function importOne(context: Context, file: string, options: ImportOptions)
       onProgress: (p) => progress?.update(progressText(file, p)),
     });
     progress?.stop();
-    printSummary(output, summary, Boolean(options.json), sink?.target ?? '');
+    printSummary(output, summary, options.json, sink?.target ?? '');
     if (summary.interrupted) {
       output.warn(`stopped after ${summary.rows.read} rows: run the same import again to finish (what was imported has no second effect)`);
       return ExitCode.interrupted;
@@ -113,7 +117,15 @@ async function importOne(context: Context, file: string, options: ImportOptions)
     return exitCodeOf(summary);
   } catch (error) {
     progress?.fail(`importing ${file}: failed`);
-    throw error;
+    // A service lost mid-file: exit 4 naming it, with what was imported before (rows keep their ids).
+    const totals = sink?.totals();
+    throw explainWriteFailure(error, context.config, {
+      via: options.via,
+      written: totals?.written ?? 0,
+      duplicates: totals?.duplicates ?? 0,
+      repeatable: true,
+      rerun: 'run the same import again',
+    });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
@@ -124,7 +136,7 @@ async function importOne(context: Context, file: string, options: ImportOptions)
 
 async function watch(context: Context, dir: string, options: ImportOptions): Promise<number> {
   const { output } = context;
-  const json = Boolean(options.json);
+  const json = options.json;
   const errors = await openErrors(context);
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -175,9 +187,9 @@ async function openErrors(context: Context): Promise<ErrorSink> {
   }
 }
 
-/** 0 when every row took effect or had already; 3 when some were rejected or refused. */
+/** 0 when every row took effect or had already; 3 when some were rejected, refused, or reused a transaction id with other content. */
 export function exitCodeOf(summary: ImportSummary): number {
-  return summary.rows.rejected > 0 || summary.refused > 0 ? ExitCode.partial : ExitCode.ok;
+  return summary.rows.rejected > 0 || summary.refused > 0 || summary.conflicts > 0 ? ExitCode.partial : ExitCode.ok;
 }
 
 function progressText(file: string, p: ImportProgress): string {
@@ -191,6 +203,7 @@ const byReason = (counts: Record<string, number>): Array<[string, number]> =>
 function printSummary(output: Output, summary: ImportSummary, json: boolean, target: string): void {
   if (json) {
     output.json({ ...summary, exitCode: exitCodeOf(summary) });
+    printConflictWarning(output, summary.conflicts);
     return;
   }
   const seconds = (summary.elapsedMs / 1000).toFixed(2);
@@ -205,6 +218,7 @@ function printSummary(output: Output, summary: ImportSummary, json: boolean, tar
     pairs.push(['  applied now', summary.written]);
     pairs.push(['  already imported (no effect)', summary.duplicates]);
     pairs.push(['  refused by the projection', summary.refused]);
+    if (summary.conflicts > 0) pairs.push(['  id reused, other content (not applied)', summary.conflicts]);
     for (const [code, count] of byReason(summary.refusedByReason)) pairs.push([`    ${code}`, count]);
   }
   if (!summary.dryRun && summary.via === 'kafka') pairs.push(['  published', summary.written]);
@@ -216,13 +230,14 @@ function printSummary(output: Output, summary: ImportSummary, json: boolean, tar
     output.data('Refused rows are valid rows the projection did not apply (counted under accepted); import them again once the stock is there.');
   }
   for (const sample of summary.samples) output.data(`  line ${sample.line}: ${sample.reasons.join('; ')}`);
-  const problems = summary.rows.rejected + summary.refused;
+  const problems = summary.rows.rejected + summary.refused + summary.conflicts;
   if (problems > summary.samples.length) output.data(`  … and ${problems - summary.samples.length} more`);
   if (summary.errorsSent > 0 && summary.errorsTopic) {
     output.data(`${summary.errorsSent} rows sent to '${summary.errorsTopic}': shopctl errors list --topic import-errors`);
   }
   if (summary.dryRun && problems === 0) output.data('all rows valid');
   if (!summary.dryRun && summary.via === 'kafka' && summary.written > 0) output.data('run `shopctl consume` to project them into MongoDB');
+  printConflictWarning(output, summary.conflicts);
 }
 
 function printWatchEvent(output: Output, event: WatchEvent, json: boolean): void {
@@ -236,6 +251,7 @@ function printWatchEvent(output: Output, event: WatchEvent, json: boolean): void
         `${summary.rows.accepted} accepted`,
         ...(summary.via === 'db' ? [`${summary.written} applied`, `${summary.duplicates} already imported`] : [`${summary.written} published`]),
         ...(summary.refused > 0 ? [`${summary.refused} refused`] : []),
+        ...(summary.conflicts > 0 ? [`${summary.conflicts} not applied (transaction id reused with other content)`] : []),
         `${summary.rows.rejected} rejected${rejected.length > 0 ? ` (${rejected.join(', ')})` : ''}`,
       ];
       return output.data(`${summary.file}: ${parts.join(', ')} -> ${event.movedTo}`);

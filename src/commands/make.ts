@@ -1,19 +1,29 @@
 import { Command } from 'commander';
+import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { isLocale, loadLocale } from '../services/locales.js';
 import { customerEvents, productEvents } from '../services/make.js';
 import { createRuntime } from '../services/runtime.js';
-import { examples, nonNegativeInt, positiveInt, run, viaOption, type Via } from './shared.js';
+import { examples, flagField, nonNegativeIntField, positiveIntField, run, seedField, viaField, viaOption } from './shared.js';
 import { writeEvents } from './write.js';
 
-interface MakeOptions {
-  count?: number;
-  stock?: number;
-  via: Via;
-  seed?: number;
-  locale?: string;
-  json?: boolean;
-}
+export const makeCustomersOptionsSchema = z.object({
+  count: positiveIntField('--count').optional(),
+  via: viaField,
+  seed: seedField().optional(),
+  locale: z.string().optional(),
+  json: flagField,
+});
+export type MakeCustomersOptions = z.infer<typeof makeCustomersOptionsSchema>;
+
+export const makeProductsOptionsSchema = z.object({
+  count: positiveIntField('--count').optional(),
+  via: viaField,
+  seed: seedField().optional(),
+  stock: nonNegativeIntField('--stock').optional(),
+  json: flagField,
+});
+export type MakeProductsOptions = z.infer<typeof makeProductsOptionsSchema>;
 
 export function makeCommand(): Command {
   const make = new Command('make').description('generate customers or products with Faker');
@@ -21,14 +31,14 @@ export function makeCommand(): Command {
   make
     .command('customers')
     .description('register Faker customers (id, name, email, address)')
-    .option('-n, --count <n>', 'how many (default: generate.customers)', positiveInt('--count'))
+    .option('-n, --count <n>', 'how many (default: generate.customers)')
     .addOption(viaOption())
-    .option('--seed <n>', 'same seed, same customers (and the same event ids)', nonNegativeInt('--seed'))
+    .option('--seed <n>', 'same seed, same customers (and the same event ids)')
     .option('--locale <locale>', "Faker locale for names and addresses, e.g. pl, de, fr (default: generate.locale)")
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', examples('shopctl make customers --count 500 --via kafka', 'shopctl make customers --count 20 --locale pl --seed 7'))
     .action(
-      run<MakeOptions>(async (context, options) => {
+      run(makeCustomersOptionsSchema, async (context, options) => {
         const { generate } = context.config;
         const locale = options.locale ?? generate.locale;
         if (!isLocale(locale)) {
@@ -41,7 +51,8 @@ export function makeCommand(): Command {
           via: options.via,
           total: count,
           chunks: customerEvents(runtime, count, await loadLocale(locale)),
-          json: Boolean(options.json),
+          json: options.json,
+          repeatable: runtime.seeded,
         });
       }),
     );
@@ -49,17 +60,17 @@ export function makeCommand(): Command {
   make
     .command('products')
     .description('add Faker products (sku, name, category, price in minor units)')
-    .option('-n, --count <n>', 'how many (default: generate.products)', positiveInt('--count'))
+    .option('-n, --count <n>', 'how many (default: generate.products)')
     .addOption(viaOption())
-    .option('--seed <n>', 'same seed, same products (and the same event ids)', nonNegativeInt('--seed'))
-    .option('--stock <n>', 'goods received per product at the default store (default: inventory.initialStock; 0 for none)', nonNegativeInt('--stock'))
+    .option('--seed <n>', 'same seed, same products (and the same event ids)')
+    .option('--stock <n>', 'goods received per product at the default store (default: inventory.initialStock; 0 for none)')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
       examples('shopctl make products --count 200 --via db', 'shopctl make products --count 50 --seed 42 --stock 0 --via kafka'),
     )
     .action(
-      run<MakeOptions>(async (context, options) => {
+      run(makeProductsOptionsSchema, async (context, options) => {
         const { generate } = context.config;
         const count = options.count ?? generate.products;
         const runtime = createRuntime(options.seed ?? generate.seed);
@@ -70,7 +81,8 @@ export function makeCommand(): Command {
           via: options.via,
           total: stock > 0 ? count * 2 : count,
           chunks: productEvents(runtime, count, generate.currency, { store: defaultStore, quantity: stock }),
-          json: Boolean(options.json),
+          json: options.json,
+          repeatable: runtime.seeded,
         });
       }),
     );

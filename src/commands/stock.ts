@@ -1,31 +1,35 @@
 import { Command } from 'commander';
+import { z } from 'zod';
 import { createEvent, idSchema, type ShopEvent } from '../domain/events.js';
 import { UsageError } from '../errors.js';
 import { context as eventContext } from '../services/make.js';
 import { createRuntime } from '../services/runtime.js';
 import type { Context } from '../services/context.js';
-import { examples, nonNegativeInt, positiveInt, run, viaOption, type Via } from './shared.js';
+import { examples, flagField, nonNegativeIntField, positiveIntField, run, viaField, viaOption } from './shared.js';
 import { writeEvents } from './write.js';
 
-interface StockOptions {
-  store?: string;
-  sku: string;
-  quantity?: number;
-  level?: number;
-  via: Via;
-  json?: boolean;
-}
+// --sku (and --quantity or --level) are required by commander, which names what is missing.
+const stockChangeOptions = z.object({
+  store: z.string().optional(),
+  sku: z.string(),
+  via: viaField,
+  json: flagField,
+});
+export const stockReceiveOptionsSchema = stockChangeOptions.extend({ quantity: positiveIntField('--quantity') });
+export const stockSellOptionsSchema = stockReceiveOptionsSchema;
+export const stockCountOptionsSchema = stockChangeOptions.extend({ level: nonNegativeIntField('--level') });
+type StockChangeOptions = z.infer<typeof stockChangeOptions>;
 
 function idOf(value: string, flag: string): string {
   if (!idSchema.safeParse(value).success) throw new UsageError(`${flag}: '${value}' is not a valid id (letters, digits, _ and -, at most 64)`);
   return value;
 }
 
-async function writeOne(context: Context, options: StockOptions, build: (store: string, sku: string) => ShopEvent): Promise<number> {
+async function writeOne(context: Context, options: StockChangeOptions, build: (store: string, sku: string) => ShopEvent): Promise<number> {
   const store = idOf(options.store ?? context.config.inventory.defaultStore, '--store');
   const sku = idOf(options.sku, '--sku');
   const event = build(store, sku);
-  return writeEvents(context, { what: 'stock changes', via: options.via, total: 1, chunks: [[event]], json: Boolean(options.json) });
+  return writeEvents(context, { what: 'stock changes', via: options.via, total: 1, chunks: [[event]], json: options.json });
 }
 
 function stockSubcommand(name: string, description: string): Command {
@@ -39,40 +43,44 @@ function stockSubcommand(name: string, description: string): Command {
 
 export function stockCommand(): Command {
   const stock = new Command('stock').description('record goods received, sales and stock counts for one store and SKU');
-  const runtime = () => createRuntime(null);
+  // A stock change is a fact of its own each time it is recorded (two receipts of 5 are 10): random ids.
+  const fields = (kind: string) => {
+    const runtime = createRuntime(null);
+    return eventContext(runtime, runtime.ids(kind)());
+  };
 
   stock.addCommand(
     stockSubcommand('receive', 'goods received: the level goes up')
-      .requiredOption('--quantity <n>', 'units received', positiveInt('--quantity'))
+      .requiredOption('--quantity <n>', 'units received')
       .addHelpText('after', examples('shopctl stock receive --store berlin --sku SKU-4F7QX2AB --quantity 40 --via kafka'))
       .action(
-        run<StockOptions>((context, options) =>
+        run(stockReceiveOptionsSchema, (context, options) =>
           writeOne(context, options, (store, sku) =>
-            createEvent('shop.stock.received.v1', { store, sku, quantity: options.quantity ?? 0 }, eventContext(runtime())),
+            createEvent('shop.stock.received.v1', { store, sku, quantity: options.quantity }, fields('stock receive')),
           ),
         ),
       ),
   );
   stock.addCommand(
     stockSubcommand('sell', 'a sale at the store: the level goes down, never below zero')
-      .requiredOption('--quantity <n>', 'units sold', positiveInt('--quantity'))
+      .requiredOption('--quantity <n>', 'units sold')
       .addHelpText('after', examples('shopctl stock sell --store berlin --sku SKU-4F7QX2AB --quantity 3 --via db'))
       .action(
-        run<StockOptions>((context, options) =>
+        run(stockSellOptionsSchema, (context, options) =>
           writeOne(context, options, (store, sku) =>
-            createEvent('shop.stock.sold.v1', { store, sku, quantity: options.quantity ?? 0 }, eventContext(runtime())),
+            createEvent('shop.stock.sold.v1', { store, sku, quantity: options.quantity }, fields('stock sell')),
           ),
         ),
       ),
   );
   stock.addCommand(
     stockSubcommand('count', 'a stock count: sets the absolute level (kept in the history)')
-      .requiredOption('--level <n>', 'units counted on the shelf', nonNegativeInt('--level'))
+      .requiredOption('--level <n>', 'units counted on the shelf')
       .addHelpText('after', examples('shopctl stock count --store berlin --sku SKU-4F7QX2AB --level 37'))
       .action(
-        run<StockOptions>((context, options) =>
+        run(stockCountOptionsSchema, (context, options) =>
           writeOne(context, options, (store, sku) =>
-            createEvent('shop.stock.counted.v1', { store, sku, level: options.level ?? 0 }, eventContext(runtime())),
+            createEvent('shop.stock.counted.v1', { store, sku, level: options.level }, fields('stock count')),
           ),
         ),
       ),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SEED } from '../domain/generators.js';
 
 const hostPort = z
   .string()
@@ -54,7 +55,7 @@ export const configSchema = z
         customers: z.number().int().positive(),
         products: z.number().int().positive(),
         purchases: z.number().int().positive(),
-        seed: z.number().int().nonnegative().nullable(),
+        seed: z.number().int().nonnegative().max(MAX_SEED, `expected at most ${MAX_SEED} (Faker seeds have 32 bits)`).nullable(),
         locale: z.string().min(2),
         currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as EUR'),
       })

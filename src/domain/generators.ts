@@ -20,6 +20,12 @@ export const englishLocale: Locale = { name: 'en', definition: english.rawDefini
 // of its 70-odd locales (~30 MB of memory and ~0.1 s for every command that generates data).
 const FakerClass = english.constructor as typeof Faker;
 
+/**
+ * The largest seed: Faker's generator (a Mersenne Twister) keeps 32 bits of its seed, so
+ * 4294967297 would make exactly the data 1 makes. Larger seeds are refused, not wrapped.
+ */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** A faker seeded by the caller; `seed` is required so that the domain never draws its own randomness. */
 export function createFaker(seed: number, locale: Locale = englishLocale): Faker {
   const faker = new FakerClass({ locale: locale.definition });
@@ -27,11 +33,12 @@ export function createFaker(seed: number, locale: Locale = englishLocale): Faker
   return faker;
 }
 
-export function generateCustomer(faker: Faker, locale: string): CustomerData {
+/** `customerId` is given by a caller whose ids must not repeat across seeds and locales (make). */
+export function generateCustomer(faker: Faker, locale: string, customerId?: string): CustomerData {
   const firstName = faker.person.firstName();
   const lastName = faker.person.lastName();
   return {
-    customerId: faker.string.uuid(),
+    customerId: customerId ?? faker.string.uuid(),
     firstName,
     lastName,
     email: faker.internet.email({ firstName, lastName, provider: 'example.com' }).toLowerCase(),

@@ -46,3 +46,27 @@ export async function connectOrExplain(config: Config, connect: () => Promise<vo
     throw new ServiceUnavailableError('kafka', brokersLabel(config), error);
   }
 }
+
+// kafkajs errors that mean the broker went away or cannot be reached (connection refused, reset
+// or closed, a request without an answer, no broker left to ask). kafkajs sets `name` on each of
+// its error classes; its ES module entry does not re-export the classes for `instanceof`.
+const unreachable = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSMetadataNotLoaded',
+]);
+
+/**
+ * Whether a kafkajs failure says the cluster is unreachable. Retried failures arrive wrapped
+ * (KafkaJSNumberOfRetriesExceeded, KafkaJSNonRetriableError): their cause decides.
+ */
+export function isKafkaUnavailable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  if (unreachable.has(error.name)) return true;
+  if (!error.name.startsWith('KafkaJS')) return false;
+  const { cause, originalError } = error as Error & { originalError?: unknown };
+  return isKafkaUnavailable(cause ?? originalError, depth + 1);
+}

@@ -61,6 +61,8 @@ export interface ImportSummary {
   /** db: accepted rows the projection refused (e.g. insufficient_stock), per reason. */
   refused: number;
   refusedByReason: Record<string, number>;
+  /** db: accepted rows whose transaction id was applied before with other content: not applied. */
+  conflicts: number;
   errorsTopic: string | null;
   /** Rejected and refused rows sent to the errors topic. */
   errorsSent: number;
@@ -135,6 +137,7 @@ export async function importFile(file: string, options: ImportOptions): Promise<
     duplicates: 0,
     refused: 0,
     refusedByReason: {},
+    conflicts: 0,
     errorsTopic: errors?.topic ?? null,
     errorsSent: 0,
     samples: [],
@@ -180,7 +183,16 @@ export async function importFile(file: string, options: ImportOptions): Promise<
   const flush = async (): Promise<void> => {
     if (events.length > 0 && sink) {
       const seen = sink.totals().rejected.length;
+      const seenConflicts = sink.totals().conflicts.length;
       await sink.write(events);
+      // A transaction id imported before with other content: reported (with its line), not applied.
+      for (const conflict of sink.totals().conflicts.slice(seenConflicts)) {
+        summary.conflicts += 1;
+        const origin = origins.get(conflict.event.id);
+        if (summary.samples.length < SAMPLE_LIMIT) {
+          summary.samples.push({ line: origin?.line ?? 0, reasons: [`not applied: ${conflict.message}`] });
+        }
+      }
       for (const refusal of sink.totals().rejected.slice(seen)) {
         const origin = origins.get(refusal.event.id);
         summary.refused += 1;

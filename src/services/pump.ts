@@ -1,4 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redactUri } from '../config/redact.js';
+import type { Config } from '../config/schema.js';
+import { isMongoUnavailable } from '../db/client.js';
+import { ServiceUnavailableError, serviceName } from '../errors.js';
+import { brokersLabel, isKafkaUnavailable } from '../kafka/client.js';
 import { chunkSize, type Chunk, type EventSink } from './sinks.js';
 
 export interface PumpOptions {
@@ -51,4 +56,72 @@ export async function pump(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, sink:
     await iterator.return?.();
   }
   return { count, elapsedMs: Date.now() - start };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A service lost in the middle of a write
+
+export type Service = 'kafka' | 'mongodb';
+
+/** Which service a failure says is gone (see isKafkaUnavailable, isMongoUnavailable), or null. */
+export function unavailableService(error: unknown): Service | null {
+  if (error instanceof ServiceUnavailableError) return error.service;
+  if (isKafkaUnavailable(error)) return 'kafka';
+  if (isMongoUnavailable(error)) return 'mongodb';
+  return null;
+}
+
+/** Whether a failure is a service being unreachable (exit 4), not a fault of the command. */
+export const isUnavailable = (error: unknown): boolean => unavailableService(error) !== null;
+
+/** Where a service is, as the user configured it (a password in the MongoDB URI redacted). */
+export function endpointOf(config: Config, service: Service): string {
+  return service === 'kafka' ? brokersLabel(config) : redactUri(config.mongodb.uri);
+}
+
+export interface WriteProgress {
+  via: 'db' | 'kafka';
+  /** Events the sink had taken when it failed: written (db) or acknowledged by Kafka. */
+  written: number;
+  /** db: events found applied before (same ids). */
+  duplicates?: number;
+  /** Events the command meant to write, when known. */
+  total?: number;
+  /** Whether a re-run makes the same events (a seeded run, or a file's own ids). */
+  repeatable: boolean;
+  /** What a re-run is, for the hint (default: "run the same command again"). */
+  rerun?: string;
+}
+
+/**
+ * A failure in the middle of a write, explained: when a service went away, exit 4 naming it
+ * (password redacted) and how much was written before; any other failure as it was.
+ */
+export function explainWriteFailure(error: unknown, config: Config, progress: WriteProgress): unknown {
+  // Already explained (a connection that failed at start-up names its endpoint itself).
+  if (error instanceof ServiceUnavailableError) return error;
+  const service = unavailableService(error);
+  if (!service) return error;
+  const endpoint = endpointOf(config, service);
+  const verb = progress.via === 'kafka' ? 'published to Kafka' : 'written to MongoDB';
+  const of = progress.total === undefined ? '' : ` of ${progress.total.toLocaleString('en-US')}`;
+  const done = `${progress.written.toLocaleString('en-US')}${of} events ${verb}`;
+  const earlier = progress.duplicates ? ` (and ${progress.duplicates.toLocaleString('en-US')} found applied before)` : '';
+  const rerun = progress.rerun ?? 'run the same command again';
+  return new ServiceUnavailableError(service, endpoint, error, {
+    message: `${serviceName(service)} at ${endpoint} became unreachable during the command: ${done} before it failed${earlier}`,
+    details: [
+      `cause: ${withoutSecrets(config, error instanceof Error ? `${error.name}: ${error.message}` : String(error))}`,
+      `the chunk in flight when it failed may have been ${progress.via === 'kafka' ? 'published' : 'written'} in part`,
+    ],
+    suggestion: progress.repeatable
+      ? `What was written stays. Once ${serviceName(service)} is back, ${rerun}: events already written have no second effect.`
+      : `What was written stays. Once ${serviceName(service)} is back, run the command again for the rest: without --seed it makes new events rather than repeating these (--seed makes a run repeatable).`,
+  });
+}
+
+// A driver's message names hosts, not credentials; this makes sure no configured secret is shown.
+function withoutSecrets(config: Config, text: string): string {
+  const secrets = [/^[a-z][a-z0-9+.-]*:\/\/[^:/@]+:([^@]*)@/i.exec(config.mongodb.uri)?.[1], config.kafka.sasl?.password];
+  return secrets.reduce<string>((clean, secret) => (secret ? clean.replaceAll(secret, '***') : clean), text);
 }
