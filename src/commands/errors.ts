@@ -1,55 +1,45 @@
 import { Command, Option } from 'commander';
+import { z } from 'zod';
 import { ExitCode, UsageError } from '../errors.js';
+import { letterSources, originOf, parseLetterId, type ParsedLetterId } from '../domain/dead-letters.js';
+import { previewValue } from '../domain/value-preview.js';
 import {
-  findLetter,
-  groupByReason,
   headersText,
   isRetriableReason,
-  letterNotFound,
-  letterSources,
-  listLetters,
-  originOf,
-  parseLetterId,
-  previewValue,
+  listDeadLetters,
   redriveLetters,
   REDRIVEN_COLLECTION,
-  sourceTopic,
+  showDeadLetter,
   summaryOf,
-  type LetterRecord,
-  type LetterSource,
-  type LetterSummary,
-  type ParsedLetterId,
-  type ReasonGroup,
-  type RedriveReport,
-} from '../kafka/dead-letter-reader.js';
+} from '../services/dead-letters.js';
 import type { Context } from '../services/context.js';
-import type { Output } from '../ui/output.js';
-import { renderPairs, renderTable } from '../ui/table.js';
-import { examples, positiveInt, run, sinceOf } from './shared.js';
+import { renderLetterList, renderLetterRecord, renderRedrive } from '../ui/dead-letters.js';
+import { examples, flagField, positiveIntField, run, sinceOf } from './shared.js';
 
-type TopicChoice = LetterSource | 'all';
+export const errorsListOptionsSchema = z.object({
+  reason: z.string().optional(),
+  since: z.string().optional(),
+  topic: z.enum(['dlq', 'import-errors', 'all']).default('dlq'),
+  limit: positiveIntField('--limit').default(20),
+  json: flagField,
+});
+type ListOptions = z.infer<typeof errorsListOptionsSchema>;
 
-interface ListOptions {
-  reason?: string;
-  since?: string;
-  topic: TopicChoice;
-  limit: number;
-  json?: boolean;
-}
+export const errorsShowOptionsSchema = z.object({
+  topic: z.enum(['dlq', 'import-errors']).default('dlq'),
+  json: flagField,
+});
+type ShowOptions = z.infer<typeof errorsShowOptionsSchema>;
 
-interface ShowOptions {
-  topic: LetterSource;
-  json?: boolean;
-}
-
-interface RedriveOptions {
-  reason?: string;
-  since?: string;
-  all?: boolean;
-  dryRun?: boolean;
-  force?: boolean;
-  json?: boolean;
-}
+export const errorsRedriveOptionsSchema = z.object({
+  reason: z.string().optional(),
+  since: z.string().optional(),
+  all: flagField,
+  dryRun: flagField,
+  force: flagField,
+  json: flagField,
+});
+type RedriveOptions = z.infer<typeof errorsRedriveOptionsSchema>;
 
 const idHelp = 'A letter id is <partition>:<offset> of its record in the dead-letter (or import-errors) topic, e.g. 0:12.';
 
@@ -59,18 +49,6 @@ function letterIdOf(raw: string): ParsedLetterId {
   return id;
 }
 
-const truncate = (text: string, max: number): string => {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line || '-';
-};
-
-// Import errors are CSV rows, never re-driven: whatever their reason, the file is what to fix.
-const retriableText = (group: ReasonGroup): string =>
-  group.source === 'import-errors' ? 'no: fix the file' : isRetriableReason(group.reason) ? 'yes' : 'no: fix the producer';
-
-const eventLabel = (letter: LetterSummary): string =>
-  letter.eventType === null && letter.eventId === null ? '-' : [letter.eventType, letter.eventId].filter(Boolean).join(' ');
-
 // ---------------------------------------------------------------------------------------------
 // list
 
@@ -78,117 +56,34 @@ async function listAction(context: Context, options: ListOptions): Promise<void>
   const { config, output } = context;
   const filter = { reason: options.reason, since: sinceOf(options.since, new Date()) };
   const sources = options.topic === 'all' ? letterSources : [options.topic];
-  const { total, letters, missing } = await listLetters(context.kafka(), config, sources, filter);
-  const byReason = groupByReason(letters);
-  const shown = letters.slice(0, options.limit);
-  const topics = sources.map((source) => ({ source, topic: sourceTopic(config, source), exists: !missing.includes(sourceTopic(config, source)) }));
+  const { topics, total, matchedLetters, entries, byReason } = await listDeadLetters(context.kafka(), config, sources, filter);
+  const shown = entries.slice(0, options.limit);
 
   if (options.json) {
     output.json({
       topics,
       filter: { reason: options.reason ?? null, since: filter.since?.toISOString() ?? null },
       total,
-      matched: letters.length,
+      // Events (one per event and reason; per letter where the event id is unreadable), not letters.
+      matched: entries.length,
+      matchedLetters,
       byReason,
       letters: shown,
       shown: shown.length,
     });
     return;
   }
-  const names = topics.map((t) => `'${t.topic}'`).join(' and ');
-  if (letters.length === 0) {
-    const absent = topics.filter((t) => !t.exists).map((t) => `'${t.topic}'`);
-    const why = absent.length > 0 ? ` (${absent.join(', ')} does not exist yet: nothing was rejected there)` : '';
-    output.data(total === 0 ? `no letters in ${names}${why}` : `none of the ${total} letters in ${names} match`);
-    return;
-  }
-  output.data(
-    renderTable(
-      byReason,
-      [
-        ...(options.topic === 'all' ? [{ header: 'topic', value: (g: ReasonGroup) => g.source }] : []),
-        { header: 'reason', value: (g) => g.reason },
-        { header: 'count', value: (g) => g.count, align: 'right' },
-        { header: 'newest', value: (g) => g.newest },
-        { header: 'oldest', value: (g) => g.oldest },
-        { header: 'retriable', value: retriableText },
-      ],
-      { color: output.color },
-    ),
-  );
-  const prefixed = options.topic === 'all';
-  output.data(
-    renderTable(
-      shown,
-      [
-        { header: 'id', value: (l) => (prefixed ? `${l.source}/${l.id}` : l.id) },
-        { header: 'time', value: (l) => l.time },
-        { header: 'reason', value: (l) => l.reason },
-        { header: 'from', value: (l) => truncate(originOf(l), 40) },
-        { header: 'event', value: (l) => truncate(eventLabel(l), 48) },
-        { header: 'message', value: (l) => truncate(l.message, 60) },
-      ],
-      { color: output.color },
-    ),
-  );
-  const more = letters.length > shown.length ? ` (--limit ${letters.length} to see all)` : '';
-  output.data(`${shown.length} of ${letters.length} letters${letters.length === total ? '' : ` matching (${total} in all)`}${more}`);
-  output.info('`shopctl errors show ID` prints the whole record; `shopctl errors redrive` sends letters back.');
+  renderLetterList(output, { topics, total, matchedLetters, entries, byReason }, { shown, allTopics: options.topic === 'all', retriable: isRetriableReason });
 }
 
 // ---------------------------------------------------------------------------------------------
 // show
 
-function showRecord(output: Output, letter: LetterRecord): void {
-  const rows: Array<readonly [string, string | number]> = [
-    ['id', letter.id],
-    ['topic', `${letter.topic} [${letter.partition}] @${letter.offset}`],
-    ['time', letter.time],
-    ['reason', `${letter.reason}${letter.source === 'dlq' && !isRetriableReason(letter.reason) ? ' (fails again until the producer is fixed)' : ''}`],
-    ['message', letter.message || '-'],
-    ['from', originOf(letter)],
-  ];
-  if (letter.eventType !== null) rows.push(['event type', letter.eventType]);
-  if (letter.eventId !== null) rows.push(['event id', letter.eventId]);
-  if (letter.attempts > 0) rows.push(['retries before', letter.attempts]);
-  rows.push(['key', letter.key === null ? '(none)' : letter.key.toString('utf8')]);
-  output.data(renderPairs(rows, { color: output.color }));
-
-  const headers = Object.entries(headersText(letter.headers));
-  output.data('headers:');
-  output.data(headers.length === 0 ? '  (none)' : renderPairs(headers, { color: output.color }));
-
-  const preview = previewValue(letter.value);
-  switch (preview.format) {
-    case 'empty':
-      output.data('value: (empty)');
-      break;
-    case 'json':
-      output.data(`value (JSON, ${preview.bytes} bytes):`);
-      output.data(JSON.stringify(preview.json, null, 2));
-      break;
-    case 'text':
-      output.data(`value (text, ${preview.bytes} bytes):`);
-      output.data(preview.text);
-      break;
-    case 'binary':
-      output.data(`value (not UTF-8 text, ${preview.bytes} bytes${preview.truncated ? ', first 256 shown' : ''}):`);
-      output.data(`  hex:  ${preview.hex}`);
-      output.data(`  utf8: ${preview.utf8}`);
-      break;
-    default: {
-      const never: never = preview;
-      throw new Error(`unexpected preview ${JSON.stringify(never)}`);
-    }
-  }
-}
-
 async function showAction(context: Context, rawId: string, options: ShowOptions): Promise<void> {
   const { config, output } = context;
   const id = letterIdOf(rawId);
   const source = id.source ?? options.topic;
-  const letter = await findLetter(context.kafka(), config, source, id);
-  if (!letter) throw letterNotFound(sourceTopic(config, source), [`${id.partition}:${id.offset}`]);
+  const letter = await showDeadLetter(context.kafka(), config, source, id);
   if (options.json) {
     output.json({
       ...summaryOf(letter),
@@ -200,7 +95,7 @@ async function showAction(context: Context, rawId: string, options: ShowOptions)
     });
     return;
   }
-  showRecord(output, letter);
+  renderLetterRecord(output, letter, { retriable: isRetriableReason, headers: headersText(letter.headers) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,7 +103,7 @@ async function showAction(context: Context, rawId: string, options: ShowOptions)
 
 async function redriveAction(context: Context, rawIds: string[], options: RedriveOptions): Promise<number> {
   const { config, output } = context;
-  const filtered = options.reason !== undefined || options.all === true;
+  const filtered = options.reason !== undefined || options.all;
   if (rawIds.length > 0 && (filtered || options.since !== undefined)) {
     throw new UsageError('Give either letter ids or --reason/--all (with --since), not both');
   }
@@ -232,8 +127,8 @@ async function redriveAction(context: Context, rawIds: string[], options: Redriv
     config,
     db: (await context.database()).db,
     selection: ids.length > 0 ? { kind: 'ids', ids } : { kind: 'filter', filter: { reason: options.reason, since: sinceOf(options.since, now) } },
-    dryRun: Boolean(options.dryRun),
-    force: Boolean(options.force),
+    dryRun: options.dryRun,
+    force: options.force,
     now: () => new Date(),
   });
   const unsendable = report.skipped.filter((item) => item.why !== 'already_redriven').length;
@@ -242,55 +137,8 @@ async function redriveAction(context: Context, rawIds: string[], options: Redriv
     output.json(report);
     return code;
   }
-  renderRedrive(output, report);
+  renderRedrive(output, report, REDRIVEN_COLLECTION);
   return code;
-}
-
-function renderRedrive(output: Output, report: RedriveReport): void {
-  if (report.selected === 0) {
-    output.data(`no letters in '${report.topic}' match: nothing to re-drive`);
-    return;
-  }
-  const count = report.redriven.length;
-  output.data(
-    report.dryRun
-      ? `dry run: would re-drive ${count} of ${report.selected} selected letters (nothing sent)`
-      : `re-drove ${count} of ${report.selected} selected letters to their original topics`,
-  );
-  if (count > 0) {
-    const groups = new Map<string, { reason: string; to: string; count: number }>();
-    for (const item of report.redriven) {
-      const key = `${item.reason}\u0000${item.to ?? '-'}`;
-      const group = groups.get(key) ?? { reason: item.reason, to: item.to ?? '-', count: 0 };
-      group.count += 1;
-      groups.set(key, group);
-    }
-    output.data(
-      renderTable(
-        [...groups.values()],
-        [
-          { header: 'reason', value: (g) => g.reason },
-          { header: 'to topic', value: (g) => g.to },
-          { header: 'letters', value: (g) => g.count, align: 'right' },
-        ],
-        { color: output.color },
-      ),
-    );
-  }
-  const skipped = (why: string) => report.skipped.filter((item) => item.why === why);
-  const already = skipped('already_redriven');
-  if (already.length > 0) output.info(`skipped ${already.length} already re-driven (see MongoDB collection '${REDRIVEN_COLLECTION}'; --force sends them again)`);
-  const noTopic = skipped('no_original_topic');
-  if (noTopic.length > 0) output.warn(`skipped ${noTopic.length} without an x-original-topic header (nowhere to send them): ${noTopic.map((i) => i.id).join(', ')}`);
-  const absent = skipped('original_topic_missing');
-  if (absent.length > 0) {
-    const topics = [...new Set(absent.map((item) => item.to))].join(', ');
-    output.warn(`skipped ${absent.length} whose original topic does not exist (${topics}); create it with \`shopctl topics create\``);
-  }
-  for (const [reason, n] of Object.entries(report.willFailAgain)) {
-    output.warn(`${n} letter${n === 1 ? '' : 's'} with reason '${reason}' will be dead-lettered again unless the producer is fixed`);
-  }
-  if (!report.dryRun && count > 0) output.info('run `shopctl consume` to project them');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,22 +157,28 @@ export function errorsCommand(): Command {
 
   errors
     .command('list')
-    .description('letters grouped by reason with counts, then the letters, newest first')
+    .description('rejected events grouped by reason with counts, then the events, newest first (one row per event and reason)')
     .option('--reason <reason>', 'only letters with this reason (e.g. unknown_reference, insufficient_stock, invalid_json)')
     .option('--since <time>', 'only letters since an ISO date/time (2026-01-31, 2026-01-31T10:00Z) or for a duration back (15m, 2h, 1d)')
     .addOption(new Option('--topic <which>', 'which topic: the dead-letter topic, the CSV import errors, or both').choices(['dlq', 'import-errors', 'all']).default('dlq'))
-    .option('-l, --limit <n>', 'at most this many letters in the table (the counts cover all)', positiveInt('--limit'), 20)
+    .addOption(new Option('-l, --limit <n>', 'at most this many rows in the table (the counts cover all)').default(20))
     .option('--json', 'print counts and letters as JSON (for scripts)')
     .addHelpText(
       'after',
-      `\n${idHelp}\n${examples(
+      `
+Kafka cannot take a letter back, so an event dead-lettered again (after a kill, a replay, or a
+re-drive that failed again) has several letters. They are one row here, with the id of the
+latest letter and how many letters it had; the counts are of events. A letter whose event id
+cannot be read (bytes that are no event) and each CSV row of the import errors is a row of its own.
+
+${idHelp}\n${examples(
         'shopctl errors list',
         'shopctl errors list --reason insufficient_stock --since 2h',
         'shopctl errors list --topic import-errors --limit 50',
         "shopctl errors list --json | jq '.byReason'",
       )}`,
     )
-    .action(run<ListOptions>((context, options) => listAction(context, options)));
+    .action(run(errorsListOptionsSchema, (context, options) => listAction(context, options)));
 
   errors
     .command('show')
@@ -333,7 +187,7 @@ export function errorsCommand(): Command {
     .addOption(new Option('--topic <which>', 'which topic the id is in').choices(['dlq', 'import-errors']).default('dlq'))
     .option('--json', 'print the record as JSON (value parsed when it is JSON)')
     .addHelpText('after', `\n${idHelp}\n${examples('shopctl errors show 0:12', 'shopctl errors show import-errors/1:7', 'shopctl errors show 2:40 --json | jq .value')}`)
-    .action(run<ShowOptions>((context, options, command) => showAction(context, String(command.args[0]), options)));
+    .action(run(errorsShowOptionsSchema, (context, options, command) => showAction(context, String(command.args[0]), options)));
 
   errors
     .command('redrive')
@@ -348,16 +202,20 @@ export function errorsCommand(): Command {
     .addHelpText(
       'after',
       `
-Sends the original key, value and headers (without the x-dlq-*, x-retry-* and x-original-*
-headers, with x-redriven-from: <dlq topic>/<id>) to the letter's x-original-topic; the usual
-partitioner places it by key. Nothing is sent without ids, --reason or --all.
+Sends each selected event once, however many letters it has (the letters of one event id are
+one event, whatever their reasons): the latest letter's original key, value and headers (without
+the x-dlq-*, x-retry-* and x-original-* headers, with x-redriven-from: <dlq topic>/<id>) go to
+its x-original-topic; the usual partitioner places it by key. Nothing is sent without ids,
+--reason or --all.
 
-Each re-driven letter is recorded in the MongoDB collection '${REDRIVEN_COLLECTION}' and skipped
-next time unless --force is given. Sending one twice is harmless for the projection (events are
-applied once by id), but it is noise. Letters whose reason does not clear up by itself
-(invalid_json, invalid_envelope, invalid_data, unknown_type) are sent when asked for, with a
-warning: they fail again until the producer is fixed. Exit code ${ExitCode.partial} when some selected letters
-could not be sent (no original topic).
+Every letter of a re-driven event is recorded in the MongoDB collection '${REDRIVEN_COLLECTION}';
+an event all of whose letters were re-driven is skipped next time unless --force is given (a
+letter written after a re-drive, because the event failed again, makes it eligible again).
+Sending one twice is harmless for the projection (events are applied once by id), but it is
+noise. Events whose reason does not clear up by itself (invalid_json, invalid_envelope,
+invalid_data, unknown_type) are sent when asked for, with a warning: they fail again until the
+producer is fixed. Exit code ${ExitCode.partial} when some selected events could not be sent (no original
+topic, or it does not exist).
 
 ${idHelp}
 ${examples(
@@ -367,7 +225,7 @@ ${examples(
   'shopctl errors redrive --all --force --json',
 )}`,
     )
-    .action(run<RedriveOptions>((context, options, command) => redriveAction(context, command.args, options)));
+    .action(run(errorsRedriveOptionsSchema, (context, options, command) => redriveAction(context, command.args, options)));
 
   return errors;
 }

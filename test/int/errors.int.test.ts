@@ -3,29 +3,43 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KafkaMessage } from 'kafkajs';
 import type { Config } from '../../src/config/schema.js';
 import { ensureIndexes } from '../../src/db/collections.js';
-import { applyEvents } from '../../src/db/projection-store.js';
+import { projectionOn } from '../../src/services/projection.js';
 import { createEvent, type ShopEvent } from '../../src/domain/events.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { encodeEvent } from '../../src/kafka/codec.js';
+import { deadLetterMessage } from '../../src/kafka/dead-letter.js';
 import { ensureTopics, withAdmin } from '../../src/kafka/topics.js';
 import { runCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, type TestMongo } from '../helpers/env.js';
+import { connectTestMongo, testConfig, testKafka, uniqueName, waitFor, type TestMongo } from '../helpers/env.js';
 import { garbageMessage, projectUntilIdle, sendRaw } from '../helpers/shop.js';
 
 interface ListJson {
   topics: Array<{ source: string; topic: string; exists: boolean }>;
   total: number;
   matched: number;
-  byReason: Array<{ source: string; reason: string; count: number }>;
-  letters: Array<{ id: string; source: string; reason: string; time: string; eventId: string | null; file: string | null; line: number | null; message: string }>;
+  byReason: Array<{ source: string; reason: string; count: number; letters: number }>;
+  letters: Array<{
+    id: string;
+    source: string;
+    reason: string;
+    time: string;
+    eventId: string | null;
+    file: string | null;
+    line: number | null;
+    message: string;
+    letters: number;
+    letterIds: string[];
+  }>;
 }
 
 interface RedriveJson {
   dryRun: boolean;
   selected: number;
-  redriven: Array<{ id: string; reason: string; to: string }>;
+  selectedLetters: number;
+  redriven: Array<{ id: string; reason: string; to: string; eventId: string | null; letters: number }>;
   skipped: Array<{ id: string; why: string }>;
   byReason: Record<string, number>;
   byTopic: Record<string, number>;
@@ -118,7 +132,7 @@ describe('shopctl errors: list, show and redrive dead letters', () => {
     const table = await cli('errors', 'list');
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/unknown_reference\s*│\s*2/);
-    expect(table.stdout).toMatch(/4 of 4 letters/);
+    expect(table.stdout).toMatch(/4 of 4 rejected events \(4 letters\)/);
   });
 
   it('lists import errors and both topics, and reads a topic that does not exist as empty', async () => {
@@ -190,7 +204,7 @@ describe('shopctl errors: list, show and redrive dead letters', () => {
     expect(await mongo.db.collection('redriven').countDocuments()).toBe(0);
 
     // The fix: the customer, the product and its stock now exist.
-    await applyEvents(mongo, [
+    await projectionOn(mongo).apply([
       createEvent(
         'shop.customer.registered.v1',
         {
@@ -248,5 +262,119 @@ describe('shopctl errors: list, show and redrive dead letters', () => {
     const importRow = await cli('errors', 'redrive', 'import-errors/0:0');
     expect(importRow.code).toBe(2);
     expect(importRow.stderr).toMatch(/import error/);
+  });
+});
+
+// Kafka cannot take a letter back: an event the consumer dead-letters again (after a kill before
+// its commit, or a replay) has two letters. `errors list` counts it once, `redrive` sends it once.
+describe('shopctl errors: an event dead-lettered twice is one event', () => {
+  let config: Config;
+  let file: string;
+  let mongo: TestMongo;
+  const cli = (...args: string[]) => runCli(['--config', file, ...args], {}, { timeoutMs: 60_000 });
+  const json = <T>(text: string): T => JSON.parse(text) as T;
+  const twice = latePurchase('evt-twice');
+  const once = latePurchase('evt-once');
+
+  // The record the consumer read, at `offset` of partition 0 of the inventory topic.
+  const consumed = (event: ShopEvent, offset: string): KafkaMessage => {
+    const message = encodeEvent(event);
+    const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, Buffer.from(String(value))]));
+    return { key: Buffer.from(String(message.key)), value: Buffer.from(String(message.value)), headers, offset, timestamp: String(Date.now()), attributes: 0 };
+  };
+  // The letter the consumer sends for it, as projector-consumer does.
+  const letterOf = (event: ShopEvent, offset: string) =>
+    deadLetterMessage({ topic: config.kafka.topics.inventory, partition: 0, message: consumed(event, offset), reason: 'unknown_reference', detail: "unknown customer 'cust-late'" }, new Date());
+
+  /** How many records of `topic` (read to the end it has now) carry event `id`. */
+  async function copiesOf(topic: string, id: string): Promise<number> {
+    const admin = testKafka(config).admin();
+    await admin.connect();
+    let end: Array<{ high: string }>;
+    try {
+      end = await admin.fetchTopicOffsets(topic);
+    } finally {
+      await admin.disconnect();
+    }
+    const expected = end.reduce((sum, p) => sum + Number(p.high), 0);
+    const consumer = testKafka(config).consumer({ groupId: uniqueName('errors-read') });
+    const ids: string[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: ({ message }) => {
+          ids.push(message.headers?.ce_id?.toString() ?? '');
+          return Promise.resolve();
+        },
+      });
+      await waitFor(() => (ids.length >= expected ? true : undefined), 30_000, `${expected} records of ${topic}`);
+    } finally {
+      await consumer.disconnect();
+    }
+    return ids.filter((each) => each === id).length;
+  }
+
+  beforeAll(async () => {
+    config = testConfig();
+    const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-errors-twice-'));
+    file = path.join(dir, 'shopctl.yaml');
+    await writeFile(file, stringify(config));
+    mongo = await connectTestMongo(config);
+    await withAdmin(createKafka(config), config, (admin) => ensureTopics(admin, config));
+    // evt-twice at offset 3, dead-lettered, then again after a restart; evt-once in between.
+    await sendRaw(config, config.kafka.topics.dlq, [letterOf(twice, '3')]);
+    await sendRaw(config, config.kafka.topics.dlq, [letterOf(once, '4')]);
+    await sendRaw(config, config.kafka.topics.dlq, [letterOf(twice, '3')]);
+  });
+  afterAll(async () => {
+    await mongo.drop();
+  });
+
+  it('lists it once, with letters: 2, and counts events per reason', async () => {
+    const listed = await cli('errors', 'list', '--json');
+    expect(listed.code, listed.stderr).toBe(0);
+    const all = json<ListJson & { matchedLetters: number }>(listed.stdout);
+    expect(all).toMatchObject({ total: 3, matched: 2, matchedLetters: 3 });
+    expect(all.byReason).toHaveLength(1);
+    expect(all.byReason[0]).toMatchObject({ reason: 'unknown_reference', count: 2, letters: 3 });
+    const byEvent = Object.fromEntries(all.letters.map((letter) => [letter.eventId ?? '', letter]));
+    expect(Object.keys(byEvent).sort()).toEqual(['evt-once', 'evt-twice']);
+    expect(byEvent['evt-twice']).toMatchObject({ letters: 2, id: '0:2', letterIds: ['0:2', '0:0'] });
+    expect(byEvent['evt-once']).toMatchObject({ letters: 1, letterIds: ['0:1'] });
+
+    const table = await cli('errors', 'list');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/unknown_reference\s*│\s*2\s*│\s*3\s*│/);
+    expect(table.stdout.match(/evt-twice/g)).toHaveLength(1);
+    expect(table.stdout).toMatch(/2 of 2 rejected events \(3 letters\)/);
+  });
+
+  it('re-drives it once, records both letters, and sends it again only after a new letter', async () => {
+    const dry = json<RedriveJson>((await cli('errors', 'redrive', '--all', '--dry-run', '--json')).stdout);
+    expect(dry).toMatchObject({ selected: 2, selectedLetters: 3 });
+    expect(dry.redriven.map((item) => [item.eventId, item.letters]).sort()).toEqual([
+      ['evt-once', 1],
+      ['evt-twice', 2],
+    ]);
+    // Both letters of evt-twice, by id: still one event.
+    const byIds = json<RedriveJson>((await cli('errors', 'redrive', '0:0', '0:2', '--dry-run', '--json')).stdout);
+    expect(byIds).toMatchObject({ selected: 1, selectedLetters: 2, redriven: [expect.objectContaining({ eventId: 'evt-twice', letters: 2 })] });
+
+    const sent = await cli('errors', 'redrive', '--reason', 'unknown_reference', '--json');
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(json<RedriveJson>(sent.stdout)).toMatchObject({ selected: 2, byTopic: { [config.kafka.topics.inventory]: 2 } });
+    expect(await copiesOf(config.kafka.topics.inventory, 'evt-twice')).toBe(1);
+    expect(await mongo.db.collection('redriven').countDocuments()).toBe(3);
+
+    const again = json<RedriveJson>((await cli('errors', 'redrive', '--all', '--json')).stdout);
+    expect(again.redriven).toEqual([]);
+    expect(again.skipped.map((item) => item.why)).toEqual(['already_redriven', 'already_redriven']);
+
+    // It failed again: a third letter, never re-driven, makes it eligible once more.
+    await sendRaw(config, config.kafka.topics.dlq, [letterOf(twice, '3')]);
+    const third = json<RedriveJson>((await cli('errors', 'redrive', '--all', '--json')).stdout);
+    expect(third).toMatchObject({ selected: 2, selectedLetters: 4, redriven: [expect.objectContaining({ eventId: 'evt-twice', letters: 3 })] });
+    expect(await copiesOf(config.kafka.topics.inventory, 'evt-twice')).toBe(2);
   });
 });

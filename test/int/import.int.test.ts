@@ -10,7 +10,7 @@ import type { Config } from '../../src/config/schema.js';
 import { IMPORT_HEADER } from '../../src/domain/csv.js';
 import type { ImportSummary } from '../../src/services/import.js';
 import { repoRoot, runCli, spawnCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, testKafka, uniqueName, waitFor, type TestMongo } from '../helpers/env.js';
+import { connectTestMongo, testConfig, testKafka, topicEnd, uniqueName, waitFor, type TestMongo } from '../helpers/env.js';
 
 // `shopctl import` as a user runs it: the real CLI, a config file giving this file its own
 // databases and topics, the fixtures in test/fixtures/import.
@@ -42,17 +42,6 @@ async function stockLevels(mongo: TestMongo): Promise<Record<string, number>> {
   const docs = await mongo.db.collection<{ _id: string; level: number }>('stock').find({}).toArray();
   const pairs = docs.map((doc): [string, number] => [doc._id, doc.level]).sort(([a], [b]) => a.localeCompare(b));
   return Object.fromEntries(pairs);
-}
-
-async function topicEnd(config: Config, topic: string): Promise<number> {
-  const admin = testKafka(config).admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic)) return 0;
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** Every record of a topic, read from the beginning by a throwaway consumer group. */
@@ -90,10 +79,32 @@ async function dropTopics(config: Config): Promise<void> {
 
 const header = (message: KafkaMessage, name: string): string | undefined => message.headers?.[name]?.toString();
 
+/**
+ * `rows` valid rows over `keys` (store, SKU) pairs: each pair first receives 1,000, then rows
+ * alternate receipts of 1 to 7 and (one in five) sales of 1, never more than was received.
+ */
+function stockFile(rows: number, keys: number): string {
+  const lines = [HEADER];
+  for (let i = 0; i < rows; i += 1) {
+    const key = i % keys;
+    const type = i >= keys && i % 5 === 0 ? 'sale' : 'incoming';
+    const value = i < keys ? 1000 : type === 'sale' ? 1 : (i % 7) + 1;
+    lines.push(`${randomUUID()},${type},2026-02-${String((i % 28) + 1).padStart(2, '0')},store-${key % 5},SKU-${key},${value}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 describe('shopctl import', () => {
   let db: World;
   let kafka: World;
   let dir: string;
+  // Worlds of the tests that need their own database and topics (dropped in afterAll).
+  const extra: World[] = [];
+  const ownWorld = async (): Promise<World> => {
+    const each = await world();
+    extra.push(each);
+    return each;
+  };
   const goodLevels = { 'berlin-1:SKU-100': 41, 'berlin-1:SKU-200': 0, 'paris-2:SKU-100': 25 };
 
   beforeAll(async () => {
@@ -101,7 +112,7 @@ describe('shopctl import', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'shopctl-import-files-'));
   });
   afterAll(async () => {
-    for (const each of [db, kafka]) {
+    for (const each of [db, kafka, ...extra]) {
       await each.mongo.drop();
       await dropTopics(each.config).catch(() => undefined);
       await rm(path.dirname(each.file), { recursive: true, force: true });
@@ -128,20 +139,27 @@ describe('shopctl import', () => {
   });
 
   it('imports the same file again with no second effect, and says they were duplicates', async () => {
-    const journal = await db.mongo.db.collection('events').countDocuments();
-    const result = await db.cli('import', path.join(fixtures, 'good.csv'));
+    const again = await ownWorld();
+    const good = path.join(fixtures, 'good.csv');
+    const first = await again.cli('import', good, '--json');
+    expect(first.code, first.stderr).toBe(0);
+    expect(json<Summary>(first.stdout)).toMatchObject({ rows: { read: 7, accepted: 7, rejected: 0 }, written: 7, duplicates: 0 });
+    expect(await again.mongo.db.collection('events').countDocuments()).toBe(7);
+
+    const result = await again.cli('import', good);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/already imported \(no effect\)\s*│\s*7 │/);
     expect(result.stdout).toMatch(/applied now\s*│\s*0 │/);
-    expect(await stockLevels(db.mongo)).toEqual(goodLevels);
-    expect(await db.mongo.db.collection('events').countDocuments()).toBe(journal);
+    expect(await stockLevels(again.mongo)).toEqual(goodLevels);
+    expect(await again.mongo.db.collection('events').countDocuments()).toBe(7);
   });
 
   it('rejects a file full of bad rows: exit 3, every reason in the summary and each row in the errors topic', async () => {
+    const own = await ownWorld();
     const bad = path.join(dir, 'bad.csv');
     const long = `0b6f1c9e-0d1a-4a44-9f00-000000000113,incoming,2026-02-01,berlin-1,SKU-300,${'9'.repeat(70_000)}`;
     await writeFile(bad, `${await readFile(path.join(fixtures, 'bad.csv'), 'utf8')}${long}\n`);
-    const result = await db.cli('import', bad, '--json');
+    const result = await own.cli('import', bad, '--json');
     expect(result.code, result.stderr).toBe(3);
     const summary = json<Summary>(result.stdout);
     expect(summary).toMatchObject({ rows: { read: 12, accepted: 1, rejected: 11 }, written: 1, errorsSent: 11, exitCode: 3 });
@@ -158,11 +176,11 @@ describe('shopctl import', () => {
       line_too_long: 1,
     });
 
-    const table = await db.cli('import', path.join(fixtures, 'bad.csv'), '--dry-run');
+    const table = await own.cli('import', path.join(fixtures, 'bad.csv'), '--dry-run');
     expect(table.code).toBe(3);
     for (const code of Object.keys(summary.rejectedByReason).filter((code) => code !== 'line_too_long')) expect(table.stdout).toContain(code);
 
-    const records = await readTopic(db.config, db.config.kafka.topics.importErrors);
+    const records = await readTopic(own.config, own.config.kafka.topics.importErrors);
     const rows = records.map((message) => ({
       value: json<{ file: string; line: number; raw: string; reasons: Array<{ code: string; message: string }> }>(String(message.value)),
       headers: message.headers,
@@ -187,9 +205,9 @@ describe('shopctl import', () => {
     ]);
 
     // Only the valid row reached MongoDB; no operator became a key or an id.
-    expect(await db.mongo.db.collection('stock').countDocuments({ _id: 'berlin-1:SKU-300' } as object)).toBe(1);
-    expect(await db.mongo.db.collection('stock').countDocuments()).toBe(4);
-    expect(await db.mongo.db.collection('stock').countDocuments({ _id: { $regex: '\\$' } } as object)).toBe(0);
+    expect(await own.mongo.db.collection('stock').countDocuments({ _id: 'berlin-1:SKU-300' } as object)).toBe(1);
+    expect(await own.mongo.db.collection('stock').countDocuments()).toBe(1);
+    expect(await own.mongo.db.collection('stock').countDocuments({ _id: { $regex: '\\$' } } as object)).toBe(0);
   });
 
   it('counts a sale the projection refuses (no stock) as accepted but refused: exit 3, in the errors topic', async () => {
@@ -253,6 +271,62 @@ describe('shopctl import', () => {
     expect(summary.rows.read).toBeGreaterThan(0);
     expect(summary.rows.read).toBeLessThan(300_000);
     expect(err).toMatch(/stopped after \d+ rows: run the same import again to finish/);
+  });
+
+  it('stops a real import on SIGINT mid-file (exit 130, a summary), and running it again equals one clean import', async () => {
+    const [stopped, clean] = await Promise.all([ownWorld(), ownWorld()]);
+    // Enough for ten chunks of 2,000 rows: the signal lands after the first one.
+    const rows = 20_000;
+    const file = path.join(dir, 'interrupted.csv');
+    await writeFile(file, stockFile(rows, 50));
+    const journal = (each: World) => each.mongo.db.collection('events').countDocuments();
+
+    const child = spawnCli(['--config', stopped.file, 'import', file, '--via', 'db', '--json']);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Mid-write, provably: the first chunk is in MongoDB, and (below) not every row is.
+    await waitFor(async () => ((await journal(stopped)) > 0 ? true : undefined), 60_000, 'the import to write its first chunk');
+    child.kill('SIGINT');
+    expect(await exit, err).toBe(130);
+    const summary = json<Summary>(out);
+    expect(summary).toMatchObject({ interrupted: true, refused: 0, duplicates: 0 });
+    expect(summary.written).toBeGreaterThan(0);
+    expect(summary.rows.read).toBeLessThan(rows);
+    expect(err).toMatch(/stopped after \d+ rows: run the same import again to finish/);
+    const applied = await journal(stopped);
+    expect(applied).toBe(summary.written); // what it said it wrote, and no more
+    expect(applied).toBeLessThan(rows);
+
+    const rerun = await stopped.cli('import', file, '--via', 'db', '--json');
+    expect(rerun.code, rerun.stderr).toBe(0);
+    // Everything written before is recognised; the rest is written now; nothing twice.
+    expect(json<Summary>(rerun.stdout)).toMatchObject({ rows: { read: rows, accepted: rows, rejected: 0 }, duplicates: applied, written: rows - applied, refused: 0 });
+
+    const once = await clean.cli('import', file, '--via', 'db', '--json');
+    expect(once.code, once.stderr).toBe(0);
+    expect(json<Summary>(once.stdout)).toMatchObject({ written: rows, duplicates: 0 });
+    expect(await stockLevels(stopped.mongo)).toEqual(await stockLevels(clean.mongo));
+    expect(await journal(stopped)).toBe(await journal(clean));
+    expect(await journal(clean)).toBe(rows);
+  });
+
+  it('imports the same file twice --via kafka: after consume, the state of one import', async () => {
+    const twice = await ownWorld();
+    const good = path.join(fixtures, 'good.csv');
+    for (let run = 0; run < 2; run += 1) {
+      const published = await twice.cli('import', good, '--via', 'kafka', '--json');
+      expect(published.code, published.stderr).toBe(0);
+      expect(json<Summary>(published.stdout)).toMatchObject({ rows: { read: 7, accepted: 7 }, written: 7 });
+    }
+    expect(await topicEnd(twice.config, twice.config.kafka.topics.inventory)).toBe(14); // Kafka holds both
+    const consumed = await twice.cli('consume', '--until-idle', '2', '--json');
+    expect(consumed.code, consumed.stderr).toBe(0);
+    expect(await stockLevels(twice.mongo)).toEqual(goodLevels);
+    expect(await twice.mongo.db.collection('events').countDocuments()).toBe(7);
+    expect(await topicEnd(twice.config, twice.config.kafka.topics.dlq)).toBe(0); // no duplicate was refused either
   });
 
   it('refuses unusable files and bad arguments with exit 2 and a message naming the file', async () => {

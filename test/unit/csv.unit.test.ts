@@ -325,7 +325,7 @@ describe('importFile', () => {
   };
 
   function memorySink(refuse: (event: ShopEvent) => string | null = () => null) {
-    const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [] };
+    const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [], conflicts: [] };
     const seen = new Set<string>();
     const writes: number[] = [];
     const sink: EventSink = {
@@ -400,8 +400,16 @@ describe('importFile', () => {
       { file: 'stock.csv', line: 27, raw: rows[25], reasons: [{ code: 'insufficient_stock', message: 'no stock' }], reason: 'insufficient_stock' },
     ]);
 
+    // Re-imports into the same sink: its totals are cumulative, and what importFile reports is
+    // this file's share of them. A third run tells a share from a cumulative count of duplicates.
     const again = await importFile(file, { via: 'db', sink, errors, chunkRows: 10 });
-    expect(again).toMatchObject({ written: 0, duplicates: 24, refused: 1 });
+    const third = await importFile(file, { via: 'db', sink, errors, chunkRows: 10 });
+    expect(sink.totals()).toMatchObject({ written: 24, duplicates: 48 });
+    for (const repeat of [again, third]) {
+      expect(repeat).toMatchObject({ rows: { read: 26, accepted: 25, rejected: 1 }, written: 0, duplicates: 24, refused: 1, errorsSent: 2 });
+      // Every accepted row is written, a duplicate, or refused: exactly one of them.
+      expect(repeat.written + repeat.duplicates + repeat.refused).toBe(repeat.rows.accepted);
+    }
   });
 
   it('validates only in a dry run', async () => {

@@ -4,15 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { createEvent } from '../../src/domain/events.js';
 import { encodeEvent } from '../../src/kafka/codec.js';
 import {
+  deadEntries,
+  eventOnly,
   groupByReason,
+  groupLetters,
   matches,
   newestFirst,
   parseLetterId,
-  previewValue,
-  redriveMessage,
-  summaryOf,
-  toLetter,
-} from '../../src/kafka/dead-letter-reader.js';
+  type LetterSummary,
+} from '../../src/domain/dead-letters.js';
+import { previewValue } from '../../src/domain/value-preview.js';
+import { redriveMessage, summaryOf, toLetter } from '../../src/kafka/dead-letter-reader.js';
 import { deadLetterMessage } from '../../src/kafka/dead-letter.js';
 import { retryMessage } from '../../src/kafka/retry.js';
 
@@ -104,19 +106,75 @@ describe('dead-letter reader', () => {
       at('3', 'invalid_json', '2026-01-03T00:00:00Z'),
       at('4', 'unknown_reference', '2026-01-01T12:00:00Z'),
     ];
-    expect(groupByReason(letters)).toEqual([
-      { source: 'dlq', reason: 'invalid_json', count: 2, newest: '2026-01-03T00:00:00.000Z', oldest: '2026-01-01T00:00:00.000Z' },
-      { source: 'dlq', reason: 'unknown_reference', count: 2, newest: '2026-01-02T00:00:00.000Z', oldest: '2026-01-01T12:00:00.000Z' },
+    expect(groupByReason(deadEntries(letters))).toEqual([
+      { source: 'dlq', reason: 'invalid_json', count: 2, letters: 2, newest: '2026-01-03T00:00:00.000Z', oldest: '2026-01-01T00:00:00.000Z' },
+      { source: 'dlq', reason: 'unknown_reference', count: 2, letters: 2, newest: '2026-01-02T00:00:00.000Z', oldest: '2026-01-01T12:00:00.000Z' },
     ]);
     // The same reason in the import-errors topic is a group of its own.
     const row = summaryOf(toLetter('import-errors', 'shop.import-errors', 0, record('9', { value: '{}', headers: { 'x-dlq-reason': 'unknown_reference', 'x-dlq-time': '2026-01-04T00:00:00Z' } })));
-    expect(groupByReason([...letters, row]).map((group) => `${group.source}:${group.reason}:${group.count}`)).toEqual([
+    expect(groupByReason(deadEntries([...letters, row])).map((group) => `${group.source}:${group.reason}:${group.count}`)).toEqual([
       'import-errors:unknown_reference:1',
       'dlq:invalid_json:2',
       'dlq:unknown_reference:2',
     ]);
     expect([...letters].sort(newestFirst).map((letter) => letter.id)).toEqual(['0:3', '0:2', '0:4', '0:1']);
     expect(letters.filter((letter) => matches(letter, { reason: 'invalid_json', since: new Date('2026-01-02T00:00:00Z') })).map((l) => l.id)).toEqual(['0:3']);
+  });
+
+  // An event dead-lettered again after a kill or a replay: Kafka keeps every letter.
+  describe('counts events, not letters', () => {
+    // A letter of event `eventId` (null: unreadable bytes) with `reason`, written at `time`.
+    const letter = (offset: string, eventId: string | null, reason: string, time: string, partition = 0): LetterSummary => {
+      const headers: Record<string, string> = { 'x-dlq-reason': reason, 'x-dlq-time': time, 'x-original-topic': 'shop.inventory' };
+      if (eventId !== null) headers.ce_id = eventId;
+      return summaryOf(toLetter('dlq', 'shop.dlq', partition, record(offset, { value: eventId === null ? Buffer.from([0xde, 0xad]) : '{}', headers })));
+    };
+    const letters = [
+      letter('1', 'e1', 'insufficient_stock', '2026-01-01T00:00:00Z'),
+      letter('2', 'e2', 'insufficient_stock', '2026-01-01T01:00:00Z'),
+      letter('7', 'e1', 'insufficient_stock', '2026-01-02T00:00:00Z', 1), // e1 again, after a kill
+      letter('9', 'e1', 'insufficient_stock', '2026-01-03T00:00:00Z'), // and after a replay
+      letter('3', null, 'invalid_json', '2026-01-01T02:00:00Z'),
+      letter('4', null, 'invalid_json', '2026-01-01T02:00:00Z'), // the same bytes again: no id to tell, so two rows
+      letter('5', 'e2', 'unknown_reference', '2026-01-01T03:00:00Z'), // e2 with another reason: a row of its own
+    ];
+
+    it('one row per event and reason, with the latest letter, how many letters and the first time', () => {
+      const entries = deadEntries(letters);
+      expect(entries.map((entry) => ({ id: entry.id, eventId: entry.eventId, reason: entry.reason, letters: entry.letters }))).toEqual([
+        { id: '0:9', eventId: 'e1', reason: 'insufficient_stock', letters: 3 },
+        { id: '0:5', eventId: 'e2', reason: 'unknown_reference', letters: 1 },
+        { id: '0:4', eventId: null, reason: 'invalid_json', letters: 1 },
+        { id: '0:3', eventId: null, reason: 'invalid_json', letters: 1 },
+        { id: '0:2', eventId: 'e2', reason: 'insufficient_stock', letters: 1 },
+      ]);
+      expect(entries[0]).toMatchObject({ letterIds: ['0:9', '1:7', '0:1'], time: '2026-01-03T00:00:00.000Z', firstTime: '2026-01-01T00:00:00.000Z' });
+      // Whatever order the topic's partitions were read in.
+      expect(deadEntries([...letters].reverse())).toEqual(entries);
+    });
+
+    it('counts distinct events per reason, and the letters beside them', () => {
+      expect(groupByReason(deadEntries(letters))).toEqual([
+        { source: 'dlq', reason: 'insufficient_stock', count: 2, letters: 4, newest: '2026-01-03T00:00:00.000Z', oldest: '2026-01-01T00:00:00.000Z' },
+        { source: 'dlq', reason: 'unknown_reference', count: 1, letters: 1, newest: '2026-01-01T03:00:00.000Z', oldest: '2026-01-01T03:00:00.000Z' },
+        { source: 'dlq', reason: 'invalid_json', count: 2, letters: 2, newest: '2026-01-01T02:00:00.000Z', oldest: '2026-01-01T02:00:00.000Z' },
+      ]);
+    });
+
+    it('for a re-drive, one group per event whatever its reasons, sending the latest letter', () => {
+      const groups = groupLetters(letters, eventOnly);
+      expect(groups.map((group) => [group.latest.id, group.letters.length])).toEqual([
+        ['0:9', 3],
+        ['0:5', 2], // e2: insufficient_stock, then unknown_reference
+        ['0:4', 1],
+        ['0:3', 1],
+      ]);
+    });
+
+    it('keeps events of different dead-letter topics apart (errors list --topic all)', () => {
+      const other = { ...letters[0]!, topic: 'other.dlq' };
+      expect(deadEntries([letters[0]!, other])).toHaveLength(2);
+    });
   });
 
   it('previews values as JSON, text or hex', () => {
