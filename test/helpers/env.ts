@@ -65,6 +65,18 @@ export function testKafka(config: Config): Kafka {
   return new Kafka({ clientId: 'shopctl-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 }
 
+/** How many records a topic holds (the sum of its partitions' end offsets); 0 when it does not exist. */
+export async function topicEnd(config: Config, topic: string): Promise<number> {
+  const admin = testKafka(config).admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return 0;
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,15 +1,15 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { ensureIndexes } from '../../src/db/collections.js';
-import { applyEvents } from '../../src/db/projection-store.js';
+import { projectionOn } from '../../src/services/projection.js';
 import { dbSink } from '../../src/services/sinks.js';
 import { createEvent, type ShopEvent } from '../../src/domain/events.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, testKafka, waitFor, type TestMongo } from '../helpers/env.js';
+import { connectTestMongo, testConfig, testKafka, topicEnd, waitFor, type TestMongo } from '../helpers/env.js';
 import { projectUntilIdle, publishAll } from '../helpers/shop.js';
 
 let n = 0;
@@ -22,29 +22,44 @@ async function levelOf(mongo: TestMongo, store: string, sku: string): Promise<nu
   return doc?.level;
 }
 
-describe('inventory', () => {
-  let config: Config;
-  let mongo: TestMongo;
-  let file: string;
-  const cli = (...args: string[]) => runCli(['--config', file, ...args], {}, { timeoutMs: 60_000 });
+interface World {
+  config: Config;
+  mongo: TestMongo;
+  file: string;
+  cli: (...args: string[]) => ReturnType<typeof runCli>;
+}
 
-  beforeAll(async () => {
-    config = testConfig({ consume: { maxRetries: 4, retryBackoffMs: 300 } });
-    mongo = await connectTestMongo(config);
+// Every test has a world of its own (database, topics, consumer group, config file) and makes in
+// it the stock it needs: no test relies on another having run before it.
+describe('inventory', () => {
+  const worlds: World[] = [];
+
+  async function world(): Promise<World> {
+    const config = testConfig({ consume: { maxRetries: 4, retryBackoffMs: 300 } });
+    const mongo = await connectTestMongo(config);
     await ensureIndexes(mongo.db);
     const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-inv-'));
-    file = path.join(dir, 'shopctl.yaml');
+    const file = path.join(dir, 'shopctl.yaml');
     await writeFile(file, stringify(config));
-  });
+    const made: World = { config, mongo, file, cli: (...args) => runCli(['--config', file, ...args], {}, { timeoutMs: 60_000 }) };
+    worlds.push(made);
+    return made;
+  }
+
   afterAll(async () => {
-    await mongo.drop();
+    for (const each of worlds) {
+      await each.mongo.drop();
+      await rm(path.dirname(each.file), { recursive: true, force: true });
+    }
   });
 
   it('via kafka: a sale that arrives before its goods is retried and applied once they arrive', async () => {
+    const { config, mongo } = await world();
     await publishAll(config, [sold('berlin', 'SKU-EARLY', 3)]);
     const consumer = projectUntilIdle(config, mongo, { idleMs: 3000 });
-    // The goods arrive a moment later, while the sale waits in the retry topic.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The goods arrive once the sale was refused and waits in the retry topic.
+    await waitFor(async () => ((await topicEnd(config, config.kafka.topics.retry)) > 0 ? true : undefined), 30_000, 'the sale in the retry topic');
+    expect(await levelOf(mongo, 'berlin', 'SKU-EARLY')).toBeUndefined();
     await publishAll(config, [received('berlin', 'SKU-EARLY', 5)]);
     const totals = await consumer;
     expect(totals.retried).toBeGreaterThanOrEqual(1);
@@ -53,6 +68,7 @@ describe('inventory', () => {
   });
 
   it('via kafka: a sale that never gets its goods is dead-lettered as insufficient_stock after the retries', async () => {
+    const { config, mongo, cli } = await world();
     await publishAll(config, [received('paris', 'SKU-SHORT', 1), sold('paris', 'SKU-SHORT', 4)]);
     const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
     expect(totals.retried).toBe(4);
@@ -64,38 +80,47 @@ describe('inventory', () => {
   });
 
   it('never goes negative under concurrent sales and purchases of one SKU from several writers', async () => {
-    await applyEvents(mongo, [received('rome', 'SKU-HOT', 50)].map((event) => ({ event })));
-    // Three db-path writers at once (as three `stock sell --via db` would), each trying to sell
-    // 30 units three at a time (90 > 50).
-    const writer = async () => {
+    const { config, mongo } = await world();
+    const buyer = createEvent(
+      'shop.customer.registered.v1',
+      { customerId: 'hot-buyer', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', address: { street: '1 Main St', city: 'London', postalCode: 'N1', country: 'UK' }, locale: 'en' },
+      at(),
+    );
+    const item = createEvent('shop.product.added.v1', { sku: 'SKU-HOT', name: 'Hot', category: 'Tools', price: { amount: 100, currency: 'EUR' } }, at());
+    await projectionOn(mongo).apply([buyer, item, received('rome', 'SKU-HOT', 50)].map((event) => ({ event })));
+    const bought = () => createEvent('shop.purchase.made.v1', { customerId: 'hot-buyer', sku: 'SKU-HOT', store: 'rome', quantity: 3, unitPrice: { amount: 100, currency: 'EUR' } }, at());
+    // Three db-path writers (as three `stock sell` or `buy --via db` would), each trying to sell
+    // or buy 30 units three at a time, while a consumer applies 40 more sales and purchases of 3
+    // through Kafka: 210 units asked of 50, all at the same time.
+    const writer = async (kind: 'sale' | 'purchase') => {
       const sink = dbSink(mongo, config.mongodb.db);
-      for (let i = 0; i < 10; i += 1) await sink.write([sold('rome', 'SKU-HOT', 3)]);
+      for (let i = 0; i < 10; i += 1) await sink.write([kind === 'sale' ? sold('rome', 'SKU-HOT', 3) : bought()]);
     };
-    await Promise.all([writer(), writer(), writer()]);
-    // And the same through Kafka, in one burst: 40 more sales of 3 against what is left.
-    const left = (await levelOf(mongo, 'rome', 'SKU-HOT'))!;
-    expect(left).toBeGreaterThanOrEqual(0);
-    const burst: ShopEvent[] = Array.from({ length: 40 }, () => sold('rome', 'SKU-HOT', 3));
-    await publishAll(config, burst);
-    const totals = await projectUntilIdle(config, mongo, { idleMs: 2000 });
+    const consumer = projectUntilIdle(config, mongo, { idleMs: 2500 });
+    const burst: ShopEvent[] = Array.from({ length: 40 }, (_, i) => (i % 2 ? sold('rome', 'SKU-HOT', 3) : bought()));
+    await Promise.all([writer('sale'), writer('purchase'), writer('sale'), publishAll(config, burst)]);
+    const totals = await consumer;
     const final = (await levelOf(mongo, 'rome', 'SKU-HOT'))!;
     expect(final).toBeGreaterThanOrEqual(0);
-    // Every unit is accounted for: what the journal says was sold equals what left the shelf.
-    const journal = await mongo.db
+    // Every unit is accounted for: what the journal says was sold or bought equals what left the shelf.
+    const sales = await mongo.db
       .collection<{ stock?: { change: number } }>('events')
       .find({ subject: 'stock/rome/SKU-HOT', type: 'shop.stock.sold.v1' })
       .toArray();
-    const soldUnits = -journal.reduce((sum, entry) => sum + (entry.stock?.change ?? 0), 0);
+    const purchases = await mongo.db.collection<{ quantity: number }>('purchases').find({ sku: 'SKU-HOT', store: 'rome' }).toArray();
+    const soldUnits = -sales.reduce((sum, entry) => sum + (entry.stock?.change ?? 0), 0) + purchases.reduce((sum, p) => sum + p.quantity, 0);
     expect(50 - soldUnits).toBe(final);
     expect(final).toBeLessThan(3);
+    expect(purchases.length).toBeGreaterThan(0);
     expect(totals.deadLettered).toBeGreaterThan(0);
   });
 
   it('never goes negative, and loses no unit, when the consumer and db-path writers sell one SKU at the same time', async () => {
-    await applyEvents(mongo, [received('turin', 'SKU-BOTH', 150)].map((event) => ({ event })));
+    const { config, mongo } = await world();
+    await projectionOn(mongo).apply([received('turin', 'SKU-BOTH', 150)].map((event) => ({ event })));
     const journal = () =>
       mongo.db
-        .collection<{ pos: string | null; stock?: { change: number } }>('events')
+        .collection<{ pos: string | null; stock?: { change: number }; applied: { at: string } }>('events')
         .find({ subject: 'stock/turin/SKU-BOTH', type: 'shop.stock.sold.v1' })
         .toArray();
     // 200 sales of 1 through Kafka and 60 by two db-path writers (260 asked of 150), at the same
@@ -103,6 +128,7 @@ describe('inventory', () => {
     const consumer = projectUntilIdle(config, mongo, { idleMs: 2500 });
     await publishAll(config, Array.from({ length: 20 }, () => sold('turin', 'SKU-BOTH', 1)));
     await waitFor(async () => ((await journal()).some((entry) => entry.pos !== null) ? true : undefined), 30_000, 'the consumer to apply a first sale');
+    // The pauses below spread each side's writes over the same second or two, so that they meet.
     const publisher = async () => {
       for (let i = 0; i < 9; i += 1) {
         await publishAll(config, Array.from({ length: 20 }, () => sold('turin', 'SKU-BOTH', 1)));
@@ -129,17 +155,27 @@ describe('inventory', () => {
     expect(entries).toHaveLength(150);
     expect(first.written + second.written).toBeGreaterThan(0);
     expect(entries.filter((entry) => entry.pos === null)).toHaveLength(first.written + second.written);
+    // And they did sell at the same time: each side applied sales while the other was applying.
+    const span = (fromKafka: boolean) => {
+      const times = entries.filter((entry) => (entry.pos !== null) === fromKafka).map((entry) => Date.parse(entry.applied.at));
+      return { first: Math.min(...times), last: Math.max(...times) };
+    };
+    const [kafka, db] = [span(true), span(false)];
+    expect(db.first).toBeLessThan(kafka.last);
+    expect(kafka.first).toBeLessThan(db.last);
     // Nothing is left leased once every writer is done.
-    expect(await mongo.db.collection('locks').countDocuments({ _id: 'stock:turin:SKU-BOTH' } as object)).toBe(0);
+    expect(await mongo.db.collection('locks').countDocuments({ _id: 'stock/turin:SKU-BOTH' } as object)).toBe(0);
   });
 
   it('refuses a db-path sale beyond stock, naming store, SKU, requested and available', async () => {
+    const { cli } = await world();
     const result = await cli('stock', 'sell', '--store', 'rome', '--sku', 'SKU-NONE', '--quantity', '2', '--via', 'db');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/store 'rome', SKU 'SKU-NONE': requested 2, available 0/);
   });
 
   it('keeps the history of counts and changes, and the current level is the latest', async () => {
+    const { mongo, cli } = await world();
     expect((await cli('stock', 'receive', '--store', 'oslo', '--sku', 'SKU-H', '--quantity', '10')).code).toBe(0);
     expect((await cli('stock', 'sell', '--store', 'oslo', '--sku', 'SKU-H', '--quantity', '4')).code).toBe(0);
     expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-H', '--level', '5')).code).toBe(0);
@@ -155,6 +191,7 @@ describe('inventory', () => {
   });
 
   it('shows purchases in the history (each purchase is its own journal entry), in the order applied', async () => {
+    const { config, mongo, cli } = await world();
     const customer = createEvent(
       'shop.customer.registered.v1',
       { customerId: 'cust-h', firstName: 'Ada', lastName: 'Hist', email: 'ada@example.com', address: { street: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'Norway' }, locale: 'en' },
@@ -188,6 +225,9 @@ describe('inventory', () => {
   });
 
   it('alerts on items at or under their threshold and clears them when restocked', async () => {
+    const { config, cli, file } = await world();
+    expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-H', '--level', '3')).code).toBe(0);
+    expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-OK', '--level', '6')).code).toBe(0);
     const low = JSON.parse((await cli('list', 'stock', '--store', 'oslo', '--low', '--json')).stdout) as Array<{ sku: string }>;
     expect(low.map((row) => row.sku)).toEqual(['SKU-H']); // level 3, threshold 5
 
@@ -221,17 +261,19 @@ describe('inventory', () => {
   });
 
   it('a restarted alerts watcher does not raise again what an earlier one raised, and clears what recovered', async () => {
+    const { cli, file } = await world();
     expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-R', '--level', '2')).code).toBe(0);
-    const watch = async (until: (lines: Array<{ event: string; sku: string }>) => boolean, then?: () => Promise<unknown>) => {
+    type Line = { event: string; sku: string };
+    const watch = async (until: (lines: Line[]) => boolean, then?: (lines: () => Line[]) => Promise<unknown>) => {
       const child = spawnCli(['--config', file, 'alerts', '--follow', '--interval', '0.2', '--json']);
       let out = '';
       let err = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const lines = () => out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event: string; sku: string });
+      const lines = () => out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line);
       await waitFor(() => (err.includes('watching') ? true : undefined), 30_000, 'the watcher to start');
-      await then?.();
+      await then?.(lines);
       await waitFor(() => (until(lines()) ? true : undefined), 30_000, 'the expected alerts');
       child.kill('SIGTERM');
       expect(await exit).toBe(0);
@@ -242,12 +284,18 @@ describe('inventory', () => {
     // Restarted while SKU-R is still low: not raised again; restocked meanwhile: cleared.
     const second = await watch(
       (lines) => lines.some((l) => l.event === 'cleared' && l.sku === 'SKU-R'),
-      async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1000)); // several polls with SKU-R still low
+      async (lines) => {
+        // Two polls that saw SKU-R still low: each is marked by another SKU going low, which that
+        // poll raises (and would have raised SKU-R again with it, had it forgotten the earlier one).
+        for (const marker of ['SKU-M1', 'SKU-M2']) {
+          expect((await cli('stock', 'count', '--store', 'oslo', '--sku', marker, '--level', '1')).code).toBe(0);
+          await waitFor(() => (lines().some((l) => l.event === 'raised' && l.sku === marker) ? true : undefined), 30_000, `${marker} raised`);
+        }
+        expect(lines().filter((l) => l.sku === 'SKU-R')).toEqual([]);
         expect((await cli('stock', 'receive', '--store', 'oslo', '--sku', 'SKU-R', '--quantity', '30')).code).toBe(0);
       },
     );
-    expect(second.err).toMatch(/raised earlier \(alerts topic\) and not raised again/);
+    expect(second.err).toMatch(/1 raised earlier \(alerts topic\) and not raised again/);
     expect(second.lines.filter((l) => l.sku === 'SKU-R').map((l) => l.event)).toEqual(['cleared']);
   });
 });

@@ -84,17 +84,31 @@ describe('generators', () => {
     const options = { count: 2500, store: 'online', chunk: 1000 };
     const local = [...randomPurchaseEvents(createRuntime(21), catalog, options)].flat();
     const threaded: Array<{ key: unknown; value: unknown; id: unknown }> = [];
+    // Both read the real clock (a seed fixes ids and data, not time): each thread event's time is
+    // its own, taken while the thread ran, in the format of the envelope, never going back.
+    const started = Date.now();
     for await (const chunk of purchasesInThread({ seed: 21, catalog, options, ahead: 2 })) {
       expect(chunk.stream).toBe('inventory');
       for (const message of chunk.messages) threaded.push({ key: message.key, value: JSON.parse(String(message.value)), id: message.headers?.ce_id });
     }
+    const ended = Date.now();
     expect(threaded).toHaveLength(local.length);
+    let previous = started;
     threaded.forEach((message, index) => {
       const event = local[index]!;
       expect(message.id).toBe(event.id);
       const { store, sku } = event.data as { store: string; sku: string };
       expect(message.key).toBe(`${store}:${sku}`);
-      expect(message.value).toEqual({ ...event, time: (message.value as { time: string }).time });
+      const { time, ...rest } = message.value as { time: string };
+      const { time: localTime, ...expected } = event;
+      expect(rest).toEqual(expected);
+      expect(Object.keys(message.value as object).sort()).toEqual(Object.keys(event).sort());
+      expect(new Date(time).toISOString()).toBe(time);
+      expect(new Date(localTime).toISOString()).toBe(localTime);
+      const at = Date.parse(time);
+      expect(at).toBeGreaterThanOrEqual(previous);
+      expect(at).toBeLessThanOrEqual(ended);
+      previous = at;
     });
   });
 
