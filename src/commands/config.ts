@@ -1,7 +1,10 @@
 import { Command } from 'commander';
+import { z } from 'zod';
 import { redact } from '../config/redact.js';
 import { renderTable } from '../ui/table.js';
-import { examples, run } from './shared.js';
+import { examples, flagField, run } from './shared.js';
+
+export const configShowOptionsSchema = z.object({ json: flagField });
 
 function leaves(value: unknown, prefix = ''): Array<[string, unknown]> {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
@@ -20,7 +23,7 @@ export function configCommand(): Command {
     .option('--json', 'print { config, sources, file } as JSON')
     .addHelpText('after', examples('shopctl config show', 'SHOPCTL_MONGODB_DB=test shopctl config show --json'))
     .action(
-      run<{ json?: boolean }>((context, options) => {
+      run(configShowOptionsSchema, (context, options) => {
         const { loaded, output } = context;
         const safe = redact(loaded.config);
         if (options.json) return output.json({ file: loaded.file, config: safe, sources: loaded.sources });

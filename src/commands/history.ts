@@ -1,7 +1,10 @@
 import { Command } from 'commander';
+import { z } from 'zod';
 import { stockHistory } from '../services/stock.js';
 import { renderTable } from '../ui/table.js';
-import { examples, run } from './shared.js';
+import { examples, flagField, run } from './shared.js';
+
+export const historyOptionsSchema = z.object({ sku: z.string(), store: z.string().optional(), json: flagField });
 
 export function historyCommand(): Command {
   return new Command('history')
@@ -11,7 +14,7 @@ export function historyCommand(): Command {
     .option('--json', 'print the rows as JSON')
     .addHelpText('after', examples('shopctl history --sku SKU-4F7QX2AB', 'shopctl history --sku SKU-4F7QX2AB --store berlin --json'))
     .action(
-      run<{ sku: string; store?: string; json?: boolean }>(async (context, options) => {
+      run(historyOptionsSchema, async (context, options) => {
         const { output } = context;
         const rows = await stockHistory((await context.database()).db, options.sku, options.store);
         if (options.json) return output.json(rows);

@@ -1,20 +1,27 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
 import { formatMoney } from '../domain/money.js';
 import { topSellers } from '../services/stock.js';
 import { renderTable } from '../ui/table.js';
-import { examples, positiveInt, run, sinceOf } from './shared.js';
+import { examples, flagField, positiveIntField, run, sinceOf } from './shared.js';
+
+export const reportSalesOptionsSchema = z.object({
+  top: positiveIntField('--top').default(10),
+  since: z.string().optional(),
+  json: flagField,
+});
 
 export function reportCommand(): Command {
   const report = new Command('report').description('analytics over what was projected');
   report
     .command('sales')
     .description('top-selling products by quantity (purchases and store sales) and revenue (purchases)')
-    .option('--top <n>', 'how many products', positiveInt('--top'), 10)
+    .addOption(new Option('--top <n>', 'how many products').default(10))
     .option('--since <time>', 'only sales at or after this time: ISO date/time or a duration (15m, 2h, 1d)')
     .option('--json', 'print the rows as JSON')
     .addHelpText('after', examples('shopctl report sales --top 5', 'shopctl report sales --since 1d --json'))
     .action(
-      run<{ top: number; since?: string; json?: boolean }>(async (context, options) => {
+      run(reportSalesOptionsSchema, async (context, options) => {
         const { output } = context;
         const since = sinceOf(options.since, new Date())?.toISOString();
         const rows = await topSellers((await context.database()).db, { top: options.top, since });

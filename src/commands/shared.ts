@@ -1,10 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { z } from 'zod';
 import { parseSince } from '../domain/since.js';
 import { UsageError } from '../errors.js';
 import { createContext, type Context, type GlobalOptions } from '../services/context.js';
+import { MAX_SEED } from '../domain/generators.js';
 import { renderError } from '../ui/errors.js';
+import { createOutput } from '../ui/output.js';
 
-export type Via = 'db' | 'kafka';
+export type Via = z.infer<typeof viaField>;
 
 export function viaOption(): Option {
   return new Option('--via <path>', 'write straight into MongoDB (db) or as events through Kafka (kafka)')
@@ -12,48 +15,113 @@ export function viaOption(): Option {
     .default('db');
 }
 
-export function positiveInt(name: string) {
-  return (raw: string): number => {
-    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${raw}'.`);
-    return Number(raw);
+// Option values. Commander hands over strings (defaults may be numbers); each command parses
+// them with one exported zod schema built from these fields, so its option type is inferred
+// (z.infer), and an invalid value is a usage error naming the flag (exit 2).
+const raw = z.union([z.string(), z.number()]).transform(String);
+
+/** A whole number of at least 1. */
+export const positiveIntField = (name: string) =>
+  raw.transform((text, ctx) => {
+    if (/^\d+$/.test(text) && Number(text) >= 1) return Number(text);
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a positive integer, got '${text}'.` });
+    return z.NEVER;
+  });
+
+/** A whole number of at least 0. */
+export const nonNegativeIntField = (name: string) =>
+  raw.transform((text, ctx) => {
+    if (/^\d+$/.test(text)) return Number(text);
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a non-negative integer, got '${text}'.` });
+    return z.NEVER;
+  });
+
+/**
+ * `--seed`: 0 to 2^32 - 1. Faker keeps 32 bits of a seed, so a larger one would silently make the
+ * data of a smaller one (4294967297 that of 1): refused instead.
+ */
+export const seedField = (name = '--seed') =>
+  raw.transform((text, ctx) => {
+    if (/^\d+$/.test(text) && Number(text) <= MAX_SEED) return Number(text);
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a whole number from 0 to ${MAX_SEED} (Faker seeds have 32 bits), got '${text}'.` });
+    return z.NEVER;
+  });
+
+/** A finite number above 0. */
+export const positiveNumberField = (name: string) =>
+  raw.transform((text, ctx) => {
+    const value = Number(text);
+    if (Number.isFinite(value) && value > 0) return value;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a positive number, got '${text}'.` });
+    return z.NEVER;
+  });
+
+/** A switch: absent is false. */
+export const flagField = z.boolean().default(false);
+
+export const viaField = z.enum(['db', 'kafka']).default('db');
+
+/**
+ * A field as a commander argument parser (`.option(flags, text, argParser(field))`), for
+ * options parsed while commander reads them: an invalid value is commander's usage error.
+ */
+export function argParser<T>(field: z.ZodType<T, z.ZodTypeDef, unknown>) {
+  return (value: string): T => {
+    const parsed = field.safeParse(value);
+    if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues.map((issue) => issue.message).join(' '));
+    return parsed.data;
   };
 }
 
-export function nonNegativeInt(name: string) {
-  return (raw: string): number => {
-    if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${raw}'.`);
-    return Number(raw);
-  };
+/** `--seed` as a commander argument parser (the same rule as seedField). */
+export const seedArgument = (name = '--seed') => argParser(seedField(name));
+
+/** Raw options -> typed options, or a usage error that says which values are wrong. */
+export function parseOptions<T>(schema: OptionsSchema<T>, options: unknown, command?: Command): T {
+  const parsed = schema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const messages = parsed.error.issues.map((issue) => (issue.code === z.ZodIssueCode.custom ? issue.message : `--${kebab(issue.path.join('.'))}: ${issue.message}`));
+  const [first = 'Invalid options', ...rest] = messages;
+  throw new UsageError(first, {
+    details: rest,
+    ...(command ? { suggestion: `See \`shopctl ${commandPath(command)} --help\`.` } : {}),
+  });
 }
 
-export function positiveNumber(name: string) {
-  return (raw: string): number => {
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${raw}'.`);
-    return value;
-  };
+const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
 }
 
 export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
 }
 
+/** A command's options schema: raw options in, typed options (`z.infer`) out. */
+export type OptionsSchema<T> = z.ZodType<T, z.ZodTypeDef, unknown>;
+
+type Work<O> = (context: Context, options: O, command: Command) => Promise<number | void> | number | void;
+
 /**
- * Wraps a command's work: builds the context from the global options, runs, renders any error
- * once and sets the exit code, and always closes connections.
+ * Wraps a command's work: parses its options with `schema` (before any config is read or
+ * connection made, as commander's own checks are), builds the context from the global options,
+ * runs, renders any error once and sets the exit code, and always closes connections.
  */
-export function run<O>(work: (context: Context, options: O, command: Command) => Promise<number | void> | number | void) {
+export function run<T>(schema: OptionsSchema<T>, work: Work<T>) {
   return async (...args: unknown[]): Promise<void> => {
     const command = args[args.length - 1] as Command;
-    const options = command.opts<O & object>();
     const globals = command.optsWithGlobals<GlobalOptions>();
     let context: Context | undefined;
     try {
+      const options = parseOptions(schema, command.opts(), command);
       context = await createContext(globals);
       const code = await work(context, options, command);
       process.exitCode = typeof code === 'number' ? code : 0;
     } catch (error) {
-      process.exitCode = renderError(error, context?.output);
+      process.exitCode = renderError(error, context?.output ?? createOutput(globals.color === false ? { color: false } : {}));
     } finally {
       await context?.close().catch(() => undefined);
     }

@@ -1,12 +1,11 @@
 import { Command } from 'commander';
-import { allTopics, ensureTopics, groupLag, projectedTopics, withAdmin } from '../kafka/topics.js';
+import { z } from 'zod';
+import { createTopics, describeTopics } from '../services/topics.js';
 import { renderTable } from '../ui/table.js';
-import { examples, run } from './shared.js';
+import { examples, flagField, run } from './shared.js';
 
-interface DescribeOptions {
-  group?: string;
-  json?: boolean;
-}
+export const topicsCreateOptionsSchema = z.object({ json: flagField });
+export const topicsDescribeOptionsSchema = z.object({ group: z.string().optional(), json: flagField });
 
 export function topicsCommand(): Command {
   const topics = new Command('topics').description('create and inspect the Kafka topics shopctl uses');
@@ -17,9 +16,9 @@ export function topicsCommand(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('shopctl topics create', 'SHOPCTL_KAFKA_PARTITIONS=6 shopctl topics create'))
     .action(
-      run<{ json?: boolean }>(async (context, options) => {
-        const { config, output } = context;
-        const result = await withAdmin(context.kafka(), config, (admin) => ensureTopics(admin, config));
+      run(topicsCreateOptionsSchema, async (context, options) => {
+        const { output } = context;
+        const result = await createTopics(context);
         if (options.json) return output.json(result);
         output.data(
           renderTable(
@@ -42,15 +41,10 @@ export function topicsCommand(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('shopctl topics describe', 'shopctl topics describe --group replay-1 --json'))
     .action(
-      run<DescribeOptions>(async (context, options) => {
+      run(topicsDescribeOptionsSchema, async (context, options) => {
         const { config, output } = context;
         const groupId = options.group ?? config.kafka.groupId;
-        // The group reads the projected topics and the retry topic; the others have no lag to show.
-        const read = new Set([...projectedTopics(config), config.kafka.topics.retry]);
-        const rows = await withAdmin(context.kafka(), config, async (admin) => {
-          const existing = new Set(await admin.listTopics());
-          return groupLag(admin, groupId, allTopics(config).filter((topic) => existing.has(topic) && read.has(topic)));
-        });
+        const rows = await describeTopics(context, groupId);
         if (options.json) return output.json({ groupId, partitions: rows });
         if (rows.length === 0) {
           output.data('no shopctl topics yet: run `shopctl topics create`');

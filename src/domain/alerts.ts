@@ -1,6 +1,8 @@
 // Stock alerts, computed from current levels only: an item that was low and was restocked is
 // no longer an alert. Pure: the caller brings the levels and remembers what it already raised.
 
+import { stockStatus } from './stock-level.js';
+
 export type AlertKind = 'out_of_stock' | 'low_stock';
 
 export interface LevelRow {
@@ -20,12 +22,13 @@ export interface Alert {
 }
 
 export function alertOf(row: LevelRow): Alert | null {
-  if (row.level > row.threshold) return null;
+  const status = stockStatus(row.level, row.threshold);
+  if (status === 'ok') return null;
   return {
     key: `${row.store}:${row.sku}`,
     store: row.store,
     sku: row.sku,
-    kind: row.level === 0 ? 'out_of_stock' : 'low_stock',
+    kind: status === 'out' ? 'out_of_stock' : 'low_stock',
     level: row.level,
     threshold: row.threshold,
   };

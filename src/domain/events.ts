@@ -112,11 +112,27 @@ export type ValidationResult =
   | { ok: true; event: ShopEvent }
   | { ok: false; reason: 'invalid_envelope' | 'unknown_type' | 'invalid_data'; message: string };
 
-// Checks an untrusted value (decoded JSON) against the envelope and its type's data schema.
-export function validateEvent(value: unknown): ValidationResult {
+/**
+ * Upgrades an event of an older version to the next one, on read: `upcasters['shop.x.v1']`
+ * takes a v1 envelope (already checked as an envelope, data not yet checked) and returns the v2
+ * envelope, which is then validated (and upgraded again if a v3 exists). Producers always write
+ * the newest version; a consumer so keeps reading what older producers wrote. None are needed
+ * yet: every type is at v1.
+ */
+export type Upcaster = (envelope: z.infer<typeof envelopeBase>) => z.infer<typeof envelopeBase>;
+export const upcasters: Readonly<Record<string, Upcaster>> = {};
+
+// Checks an untrusted value (decoded JSON) against the envelope and its type's data schema,
+// upgrading older versions first.
+export function validateEvent(value: unknown, upgrades: Readonly<Record<string, Upcaster>> = upcasters): ValidationResult {
   const envelope = envelopeBase.safeParse(value);
   if (!envelope.success) {
     return { ok: false, reason: 'invalid_envelope', message: describeIssues(envelope.error) };
+  }
+  for (let hops = 0; Object.hasOwn(upgrades, envelope.data.type) && hops < 10; hops += 1) {
+    const upgraded = envelopeBase.safeParse((upgrades[envelope.data.type] as Upcaster)(envelope.data));
+    if (!upgraded.success) return { ok: false, reason: 'invalid_envelope', message: `upgrading ${envelope.data.type}: ${describeIssues(upgraded.error)}` };
+    envelope.data = upgraded.data;
   }
   const type = envelope.data.type;
   if (!isEventType(type)) {

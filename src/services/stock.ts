@@ -1,12 +1,12 @@
 import type { Db } from 'mongodb';
 import type { Config } from '../config/schema.js';
-import type { JournalEntry, ProductDoc, PurchaseDoc, StockDoc } from '../domain/documents.js';
+import { isLowStock } from '../domain/stock-level.js';
+import { findStockLevels, productNames, productsAdded, salesSumsBySku, stockChangesOf } from '../db/stock-store.js';
+import type { LevelRow } from '../domain/alerts.js';
+import type { JournalEntry, StockDoc } from '../domain/documents.js';
 
-export interface StockRow {
-  store: string;
-  sku: string;
-  level: number;
-  threshold: number;
+/** A row of `list stock`: a level, its threshold, and whether it is low (domain/stock-level). */
+export interface StockLevelRow extends LevelRow {
   low: boolean;
   updatedAt: string;
 }
@@ -15,9 +15,9 @@ export function thresholdOf(config: Config, sku: string): number {
   return config.inventory.thresholds[sku] ?? config.inventory.lowStockThreshold;
 }
 
-export function toStockRow(config: Config, doc: StockDoc): StockRow {
+export function toStockLevelRow(config: Config, doc: StockDoc): StockLevelRow {
   const threshold = thresholdOf(config, doc.sku);
-  return { store: doc.store, sku: doc.sku, level: doc.level, threshold, low: doc.level <= threshold, updatedAt: doc.updatedAt };
+  return { store: doc.store, sku: doc.sku, level: doc.level, threshold, low: isLowStock(doc.level, threshold), updatedAt: doc.updatedAt };
 }
 
 export interface StockFilter {
@@ -29,27 +29,19 @@ export interface StockFilter {
 // Current levels, from the stock documents (not from history): a SKU that was low once and was
 // restocked is not low now. A product that never received goods at the default store is listed
 // there at level 0 (it has no stock document): out of stock is what it is.
-export async function currentStock(db: Db, config: Config, filter: StockFilter = {}): Promise<StockRow[]> {
-  const query: Record<string, string> = {};
-  if (filter.store) query.store = filter.store;
-  if (filter.sku) query.sku = filter.sku;
+export async function currentStock(db: Db, config: Config, filter: StockFilter = {}): Promise<StockLevelRow[]> {
   const store = config.inventory.defaultStore;
   const wantsDefaultStore = !filter.store || filter.store === store;
   const [docs, products] = await Promise.all([
-    db.collection<StockDoc>('stock').find(query).toArray(),
-    wantsDefaultStore
-      ? db
-          .collection<ProductDoc>('products')
-          .find(filter.sku ? { _id: filter.sku } : {}, { projection: { _id: 1, addedAt: 1 } })
-          .toArray()
-      : Promise.resolve([]),
+    findStockLevels(db, filter),
+    wantsDefaultStore ? productsAdded(db, filter.sku) : Promise.resolve([]),
   ]);
-  const rows = docs.map((doc) => toStockRow(config, doc));
+  const rows = docs.map((doc) => toStockLevelRow(config, doc));
   const stocked = new Set(docs.filter((doc) => doc.store === store).map((doc) => doc.sku));
   for (const product of products) {
     if (stocked.has(product._id)) continue;
     const threshold = thresholdOf(config, product._id);
-    rows.push({ store, sku: product._id, level: 0, threshold, low: true, updatedAt: product.addedAt });
+    rows.push({ store, sku: product._id, level: 0, threshold, low: isLowStock(0, threshold), updatedAt: product.addedAt });
   }
   rows.sort((a, b) => (a.store === b.store ? (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0) : a.store < b.store ? -1 : 1));
   return filter.low ? rows.filter((row) => row.low) : rows;
@@ -74,15 +66,7 @@ const typeNames: Record<string, string> = {
 
 /** Every applied change of one SKU (at one store, or all), in the order applied, from the journal. */
 export async function stockHistory(db: Db, sku: string, store?: string): Promise<HistoryRow[]> {
-  const query: Record<string, string> = store ? { subject: `stock/${store}/${sku}` } : { 'stock.sku': sku };
-  // Purchases are their own journal entries (older ones are in the journal, without `stock` on the purchase).
-  const [journaled, purchases] = await Promise.all([
-    db.collection<JournalEntry>('events').find(query).toArray(),
-    db
-      .collection<PurchaseDoc>('purchases')
-      .find({ sku, ...(store ? { store } : {}), stock: { $exists: true } })
-      .toArray(),
-  ]);
+  const { journaled, purchases } = await stockChangesOf(db, sku, store);
   const entries: JournalEntry[] = [
     ...journaled,
     ...purchases.map((purchase) => ({
@@ -123,22 +107,9 @@ export interface SalesRow {
   currency: string | null;
 }
 
-// One accumulator per $group (FerretDB 1.24 returns 0 for any $sum after the first).
+/** Units sold per SKU (purchases and store sales), most first, with purchase revenue. */
 export async function topSellers(db: Db, options: { top: number; since?: string | undefined }): Promise<SalesRow[]> {
-  const since = options.since;
-  const purchaseMatch = since ? [{ $match: { time: { $gte: since } } }] : [];
-  const purchases = db.collection<PurchaseDoc>('purchases');
-  const [quantities, revenues, sales] = await Promise.all([
-    purchases.aggregate<{ _id: string; q: number }>([...purchaseMatch, { $group: { _id: '$sku', q: { $sum: '$quantity' } } }]).toArray(),
-    purchases.aggregate<{ _id: string; r: number }>([...purchaseMatch, { $group: { _id: '$sku', r: { $sum: '$total.amount' } } }]).toArray(),
-    db
-      .collection<JournalEntry>('events')
-      .aggregate<{ _id: string; q: number }>([
-        { $match: { type: 'shop.stock.sold.v1', ...(since ? { time: { $gte: since } } : {}) } },
-        { $group: { _id: '$stock.sku', q: { $sum: '$stock.change' } } },
-      ])
-      .toArray(),
-  ]);
+  const { purchased: quantities, revenue: revenues, storeSales: sales } = await salesSumsBySku(db, options.since);
   const rows = new Map<string, SalesRow>();
   const row = (sku: string): SalesRow => {
     const existing = rows.get(sku);
@@ -151,10 +122,7 @@ export async function topSellers(db: Db, options: { top: number; since?: string 
   for (const { _id, r } of revenues) row(_id).revenue += r;
   for (const { _id, q } of sales) row(_id).quantity += -q; // sales are journaled as negative changes
   const top = [...rows.values()].sort((a, b) => b.quantity - a.quantity || b.revenue - a.revenue || (a.sku < b.sku ? -1 : 1)).slice(0, options.top);
-  const products = await db
-    .collection<{ _id: string; name: string; price: { currency: string } }>('products')
-    .find({ _id: { $in: top.map((r) => r.sku) } })
-    .toArray();
+  const products = await productNames(db, top.map((r) => r.sku));
   const byId = new Map(products.map((product) => [product._id, product]));
   for (const entry of top) {
     const product = byId.get(entry.sku);

@@ -1,6 +1,6 @@
 import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { createEvent } from '../../src/domain/events.js';
+import { createEvent, validateEvent } from '../../src/domain/events.js';
 import { decodeEvent, encodeEvent, positionKey } from '../../src/kafka/codec.js';
 import { groupErrorOf } from '../../src/kafka/projector-consumer.js';
 import { backoffFor, canRetry, isForGroup, retryMessage } from '../../src/kafka/retry.js';
@@ -79,5 +79,20 @@ describe('group errors from a commit', () => {
     const plain = new Error('boom');
     expect(groupErrorOf(plain)).toBe(plain);
     expect(groupErrorOf('text')).toBe('text');
+  });
+});
+
+describe('event versions', () => {
+  it('reads an older version through its upcaster as the current one', () => {
+    // A made-up v0 of goods received, whose data named the quantity `qty`.
+    const v0 = { specversion: '1.0', id: 'e-1', type: 'shop.stock.received.v0', source: 'old', time: '2026-01-01T00:00:00.000Z', subject: 'stock/oslo/SKU-1', data: { store: 'oslo', sku: 'SKU-1', qty: 4 } };
+    const upgrades = {
+      'shop.stock.received.v0': (envelope: typeof v0) => {
+        const { qty, ...rest } = envelope.data as { store: string; sku: string; qty: number };
+        return { ...envelope, type: 'shop.stock.received.v1', data: { ...rest, quantity: qty } };
+      },
+    };
+    expect(validateEvent(v0)).toMatchObject({ ok: false, reason: 'unknown_type' });
+    expect(validateEvent(v0, upgrades as never)).toEqual({ ok: true, event: { ...v0, type: 'shop.stock.received.v1', data: { store: 'oslo', sku: 'SKU-1', quantity: 4 } } });
   });
 });
