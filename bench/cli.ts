@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { access, copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { envVariables } from '../src/config/env.js';
@@ -25,6 +25,20 @@ export interface RunningCli {
 
 const RSS_POLL_MS = 50;
 
+// Preloaded into every child (--require): on exit it writes its own VmHWM, the kernel's
+// high-water mark of its resident set, to <dir>/<pid>.hwm. Polling /proc from outside misses the
+// peak of a process that lives less than a poll interval (`--version` lives ~0.1 s).
+const HWM_HOOK = `'use strict';
+const fs = require('node:fs');
+const dir = process.env.SHOPCTL_BENCH_HWM_DIR;
+if (dir) process.on('exit', () => {
+  try {
+    const match = /^VmHWM:\\s+(\\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (match) fs.writeFileSync(dir + '/' + process.pid + '.hwm', match[1]);
+  } catch {}
+});
+`;
+
 /**
  * The real shopctl binary, compiled once per run into a temporary directory (plain `node`, no
  * tsx loader in the measured process: the loader alone adds ~30 MB of RSS and startup time).
@@ -34,6 +48,8 @@ export class Cli {
 
   private constructor(
     readonly entry: string,
+    /** The exit hook (HWM_HOOK) and the folder it writes to. */
+    private readonly hwm: { hook: string; dir: string },
     private readonly env: NodeJS.ProcessEnv,
     /** Set when the build had problems worth telling. */
     readonly warning: string | null,
@@ -70,14 +86,18 @@ export class Cli {
     await copyFile(path.join(source, 'package.json'), path.join(out, 'package.json'));
     await symlink(path.join(repoRoot, 'node_modules'), path.join(out, 'node_modules'), 'dir');
     // The config file given with --config is the whole truth: SHOPCTL_* variables would override it.
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true' };
+    const hwmDir = path.join(out, 'hwm');
+    await mkdir(hwmDir, { recursive: true });
+    const hook = path.join(out, 'hwm-hook.cjs');
+    await writeFile(hook, HWM_HOOK);
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true', SHOPCTL_BENCH_HWM_DIR: hwmDir };
     for (const name of Object.keys(envVariables)) delete env[name];
-    return new Cli(entry, env, warning);
+    return new Cli(entry, { hook, dir: hwmDir }, env, warning);
   }
 
   start(args: string[]): RunningCli {
     const started = performance.now();
-    const child = spawn(process.execPath, [this.entry, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', this.hwm.hook, this.entry, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = child.pid ?? -1;
     let stdout = '';
     let stderr = '';
@@ -109,9 +129,17 @@ export class Cli {
           reject(error);
         });
         child.once('close', (code, signal) => {
+          const wallMs = performance.now() - started;
           clearInterval(poll);
           this.running.delete(handle);
-          resolve({ args, code, signal, stdout, stderr, wallMs: performance.now() - started, peakRss: peak });
+          // The child's own figure at exit when it wrote one (not when killed by a signal).
+          const file = path.join(this.hwm.dir, `${pid}.hwm`);
+          void readFile(file, 'utf8')
+            .then((kb) => Math.max(peak ?? 0, Number(kb) * 1024), () => peak)
+            .then((peakRss) => {
+              void rm(file, { force: true });
+              resolve({ args, code, signal, stdout, stderr, wallMs, peakRss });
+            });
         });
       }),
     };

@@ -79,23 +79,60 @@ export interface ScaleLine {
   values: Array<number | null>;
 }
 
-/** One line per figure, one column per size, and how the largest size compares to the one before. */
-export function renderScaleTable(sizes: readonly number[], lines: readonly ScaleLine[]): string {
+/**
+ * One line per figure, one column per case. `compare` says what the last column holds: how the
+ * last case compares to the one before (sizes), or how many times the fastest beats the slowest
+ * (catalogs: the issue's bound is 2x).
+ */
+export function renderScaleTable(title: string, columns: readonly string[], lines: readonly ScaleLine[], compare: 'last/previous' | 'max/min'): string {
   const table = new Table({
-    head: ['figure', ...sizes.map((size) => `${size.toLocaleString('en-US')} events`), sizes.length > 1 ? 'last / previous' : ''],
-    colAligns: ['left', ...sizes.map(() => 'right' as const), 'right'],
+    head: ['figure', ...columns, columns.length > 1 ? (compare === 'max/min' ? 'fastest / slowest' : 'last / previous') : ''],
+    colAligns: ['left', ...columns.map(() => 'right' as const), 'right'],
     style: { head: [], border: [] },
   });
   for (const line of lines) {
-    const last = line.values.at(-1) ?? null;
-    const previous = line.values.at(-2) ?? null;
+    table.push([line.figure, ...line.values.map((value) => formatValue(value, line.unit)), compareValues(line, compare)]);
+  }
+  return `${title}\n${table.toString()}`;
+}
+
+function compareValues(line: ScaleLine, compare: 'last/previous' | 'max/min'): string {
+  if (compare === 'max/min') {
+    const known = line.values.filter((value): value is number => value !== null && value > 0);
+    if (line.unit !== 'events/s' || known.length < 2) return '-';
+    return `${(Math.max(...known) / Math.min(...known)).toFixed(2)}x`;
+  }
+  const last = line.values.at(-1) ?? null;
+  const previous = line.values.at(-2) ?? null;
+  return last !== null && previous ? `${(last / previous).toFixed(2)}x` : '-';
+}
+
+/** shopctl `consume` next to a peer projecting the same topic into the same server. */
+export interface PeerLine {
+  figure: string;
+  consume: number | null;
+  peer: number | null;
+  /** The issue's target for consume / peer. */
+  target: number;
+}
+
+export function renderPeerTable(title: string, lines: readonly PeerLine[]): string {
+  const table = new Table({
+    head: ['same topic, same server', 'shopctl consume', 'peer', 'consume / peer', 'target'],
+    colAligns: ['left', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  for (const line of lines) {
+    const ratio = line.consume !== null && line.peer ? line.consume / line.peer : null;
     table.push([
       line.figure,
-      ...line.values.map((value) => formatValue(value, line.unit)),
-      last !== null && previous ? `${(last / previous).toFixed(2)}x` : '-',
+      formatValue(line.consume, 'events/s'),
+      formatValue(line.peer, 'events/s'),
+      ratio === null ? '-' : `${ratio.toFixed(2)}x`,
+      `>= ${line.target}x`,
     ]);
   }
-  return `Scale: how throughput and memory change with size\n${table.toString()}`;
+  return `${title}\n${table.toString()}`;
 }
 
 export interface Machine {

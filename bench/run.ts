@@ -12,15 +12,18 @@ import { produceCeiling, writeCeiling, type ProduceCeiling, type WriteCeiling } 
 import { Cli } from './cli.js';
 import { measureLatency, type LatencyMeasurement } from './latency.js';
 import { naiveProduce, naiveProject } from './naive.js';
+import { connectJars, measurePeer, WRITE_MODELS, type PeerMeasurement, type WriteModel } from './peers.js';
 import {
   machineFacts,
   megabytes,
+  renderPeerTable,
   renderScaleTable,
   renderTable,
   resolveCommit,
   revision,
   row,
   saveResult,
+  type PeerLine,
   type Row,
   type ScaleLine,
 } from './report.js';
@@ -32,24 +35,39 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
 
 const usage = `npm run bench -- [options]
 
-  --events N           purchases per measurement (default 50000)
-  --scale              run at 10k, 100k and 1M events and compare (10+ minutes on FerretDB)
-  --consume-cap N      in --scale, project at most N of the events of a size (default 200000; 0: all)
+  --events N           purchases per measurement (default 50000; 20000 with --scale)
+  --catalog N          products in the catalogue of the prepared database (default 100)
+  --scale              run at 100, 2,000 and 20,000 products (--events each) and compare
+  --scale-events       run at 10k, 100k and 1M events and compare (10+ minutes on FerretDB)
+  --consume-cap N      in --scale-events, project at most N of the events of a size (default 200000; 0: all)
+  --peers              also run MongoDB's Kafka sink connector (mongo-kafka-connect 2.0.1, Kafka
+                       Connect standalone) on the same topic into the same server, with its
+                       default write model and insert-only (needs java and mvn)
+  --rounds N           rounds of produce ceiling + buy (default 3): best and median reported
   --naive N            events for the naive way (default 1000, at most --events)
-  --latency-rate R     purchases per second during the latency run (default 200)
+  --latency-rate R     purchases per second during the latency run (default 1000)
   --latency-seconds S  length of the latency run (default 10)
   --latency-poll MS    how often the latency run reads the products (default 50)
   --only WHAT          throughput or latency: run only that part
   --customers N        customers in the prepared database (default 1000)
-  --products N         products in the prepared database (default 100)
+  --products N         the same as --catalog
   --baseline REF       also measure buy and consume as built from git commit REF, in the same
                        run and against the same ceilings: before/after side by side
   --no-save            do not write bench/results/<date>-<commit>.json
   -h, --help`;
 
+/** One measured case: purchases, and products in the catalogue. */
+interface Case {
+  events: number;
+  catalog: number;
+}
+
 interface Options {
-  sizes: number[];
-  scale: boolean;
+  cases: Case[];
+  /** What varies between the cases of a scale run. */
+  scale: 'events' | 'catalog' | null;
+  peers: boolean;
+  rounds: number;
   consumeCap: number | null;
   naive: number;
   latencyRate: number;
@@ -58,7 +76,6 @@ interface Options {
   throughput: boolean;
   latency: boolean;
   customers: number;
-  products: number;
   baseline: string | null;
   save: boolean;
 }
@@ -69,6 +86,10 @@ function parseOptions(argv: string[]): Options | null {
     options: {
       events: { type: 'string' },
       scale: { type: 'boolean' },
+      'scale-events': { type: 'boolean' },
+      catalog: { type: 'string' },
+      peers: { type: 'boolean' },
+      rounds: { type: 'string' },
       'consume-cap': { type: 'string' },
       naive: { type: 'string' },
       'latency-rate': { type: 'string' },
@@ -89,31 +110,54 @@ function parseOptions(argv: string[]): Options | null {
     if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got '${raw}'`);
     return value;
   };
-  const scale = Boolean(values.scale);
+  if (values.scale && values['scale-events']) throw new Error('--scale and --scale-events do not go together');
+  const scale = values.scale ? 'catalog' : values['scale-events'] ? 'events' : null;
   const only = values.only;
   if (only !== undefined && only !== 'throughput' && only !== 'latency') throw new Error(`--only must be throughput or latency, got '${only}'`);
   const consumeCap = int('consume-cap', values['consume-cap'], 200_000, 0);
+  if (values.catalog !== undefined && values.products !== undefined) throw new Error('--catalog and --products are the same option: give one');
+  const catalog = int('catalog', values.catalog ?? values.products, 100);
+  // 20,000 purchases per catalogue size: at 20,000 products each chunk of 5,000 then touches
+  // ~4,400 distinct stock documents (at 100 products: 100), which is what the scale run is for.
+  const events = int('events', values.events, scale === 'catalog' ? 20_000 : 50_000);
+  const cases: Case[] =
+    scale === 'catalog'
+      ? [100, 2_000, 20_000].map((products) => ({ events, catalog: products }))
+      : scale === 'events'
+        ? [10_000, 100_000, 1_000_000].map((size) => ({ events: size, catalog }))
+        : [{ events, catalog }];
   return {
-    sizes: scale ? [10_000, 100_000, 1_000_000] : [int('events', values.events, 50_000)],
+    cases,
     scale,
-    consumeCap: scale && consumeCap > 0 ? consumeCap : null,
+    peers: Boolean(values.peers),
+    rounds: int('rounds', values.rounds, 3),
+    consumeCap: scale === 'events' && consumeCap > 0 ? consumeCap : null,
     naive: int('naive', values.naive, 1000),
-    latencyRate: int('latency-rate', values['latency-rate'], 200),
+    latencyRate: int('latency-rate', values['latency-rate'], 1000),
     latencySeconds: int('latency-seconds', values['latency-seconds'], 10),
     latencyPollMs: int('latency-poll', values['latency-poll'], 50),
     throughput: only !== 'latency',
     latency: only !== 'throughput',
     customers: int('customers', values.customers, 1000),
-    products: int('products', values.products, 100),
     baseline: values.baseline ?? null,
     save: !values['no-save'],
   };
 }
 
-const log = (text: string): void => console.error(`bench: ${text}`);
+const runStarted = performance.now();
+const log = (text: string): void => console.error(`bench: +${Math.round((performance.now() - runStarted) / 1000)}s ${text}`);
+
+/** One round of the produce comparison: the ceiling's best and each build's `buy`, events/s. */
+interface Round {
+  ceiling: number;
+  buy: number;
+  before: number | null;
+}
 
 interface SizeResult {
   events: number;
+  catalog: number;
+  rounds: Round[];
   buy: BuyMeasurement;
   consume: ConsumeMeasurement;
   produceCeiling: ProduceCeiling;
@@ -122,6 +166,8 @@ interface SizeResult {
   naiveProject: Throughput;
   /** The same measurements of the --baseline build. */
   before: { commit: string; buy: BuyMeasurement; consume: ConsumeMeasurement } | null;
+  /** MongoDB's Kafka sink connector on the same topic (--peers). */
+  peers: PeerMeasurement[];
 }
 
 interface Baseline {
@@ -137,18 +183,20 @@ interface Services {
   admin: Admin;
   mongo: MongoClient;
   server: ServerTraits;
+  /** Kafka Connect's and the connector's jars (--peers). */
+  connectJars: string[] | null;
 }
 
-async function measureSize(services: Services, options: Options, events: number): Promise<SizeResult> {
+async function measureSize(services: Services, options: Options, { events, catalog }: Case): Promise<SizeResult> {
   const { workspace, cli, baseline, kafka, admin, mongo, server } = services;
-  const label = `n${events}`;
+  const label = options.scale === 'catalog' ? `n${events}_c${catalog}` : `n${events}`;
   const world = await workspace.world(label, events);
   const { config } = world;
-  log(`${label}: preparing ${options.customers} customers and ${options.products} products (make --via db)`);
-  await prepareWorld(cli, world, { customers: options.customers, products: options.products });
+  log(`${label}: preparing ${options.customers} customers and ${catalog} products (make --via db)`);
+  await prepareWorld(cli, world, { customers: options.customers, products: catalog });
   const worldDb = mongo.db(config.mongodb.db);
-  const catalog = await loadCatalog(worldDb, config.mongodb.db);
-  const pool = purchasePool(catalog, config.inventory.defaultStore, events, 11);
+  const products = await loadCatalog(worldDb, config.mongodb.db);
+  const pool = purchasePool(products, config.inventory.defaultStore, events, 11);
   const messages = encodePool(pool);
   const naiveCount = Math.min(events, options.naive);
 
@@ -161,28 +209,36 @@ async function measureSize(services: Services, options: Options, events: number)
   const beforeWorld = baseline ? await workspace.world(`${label}_before`, events) : null;
   if (baseline && beforeWorld) {
     log(`${label}: preparing the same for the baseline build (${baseline.commit})`);
-    await prepareWorld(baseline.cli, beforeWorld, { customers: options.customers, products: options.products });
+    await prepareWorld(baseline.cli, beforeWorld, { customers: options.customers, products: catalog });
   }
 
-  // Two rounds, each the ceiling then shopctl (then the baseline), and the best of each: one
-  // sample against the best of several would favour the ceiling on a noisy machine. The first
-  // round's purchases go to topics of their own, so that `consume` below reads exactly one round.
+  // Rounds (3 by default), each the ceiling then shopctl (then the baseline): the best of each,
+  // and the median of the per-round ratios (one sample against the best of several would favour
+  // the ceiling on a noisy machine). All but the last round's purchases go to topics of their
+  // own, so that `consume` below reads exactly one round.
   const spare = await workspace.world(`${label}_spare`, events, { db: config.mongodb.db });
   const beforeSpare = beforeWorld ? await workspace.world(`${label}_before_spare`, events, { db: beforeWorld.config.mongodb.db }) : null;
   let produce: ProduceCeiling | null = null;
   const buyRuns: BuyMeasurement[] = [];
   const beforeRuns: BuyMeasurement[] = [];
-  for (let round = 0; round < 2; round += 1) {
-    const last = round === 1;
-    log(`${label}: round ${round + 1}/2: raw kafkajs produce, ${events} messages`);
+  const rounds: Round[] = [];
+  for (let round = 0; round < options.rounds; round += 1) {
+    const last = round === options.rounds - 1;
+    const of = `round ${round + 1}/${options.rounds}`;
+    log(`${label}: ${of}: raw kafkajs produce, ${events} messages`);
     const ceiling = await produceCeiling(kafka, ceilingTopic, messages, events);
     produce = produce === null ? ceiling : { ...(ceiling.perSecond > produce.perSecond ? ceiling : produce), variants: [...produce.variants, ...ceiling.variants] };
-    log(`${label}: round ${round + 1}/2: shopctl buy --random --via kafka, ${events} purchases`);
-    buyRuns.push(await measureBuy(cli, last ? world : spare, events, 3 + round));
+    log(`${label}: ${of}: shopctl buy --random --via kafka, ${events} purchases`);
+    const bought = await measureBuy(cli, last ? world : spare, events, 3 + round);
+    buyRuns.push(bought);
+    let beforeRate: number | null = null;
     if (baseline && beforeWorld && beforeSpare) {
-      log(`${label}: round ${round + 1}/2: the same with the baseline build (${baseline.commit})`);
-      beforeRuns.push(await measureBuy(baseline.cli, last ? beforeWorld : beforeSpare, events, 3 + round));
+      log(`${label}: ${of}: the same with the baseline build (${baseline.commit})`);
+      const before = await measureBuy(baseline.cli, last ? beforeWorld : beforeSpare, events, 3 + round);
+      beforeRuns.push(before);
+      beforeRate = before.perSecond;
     }
+    rounds.push({ ceiling: ceiling.perSecond, buy: bought.perSecond, before: beforeRate });
   }
   if (produce === null) throw new Error('bench: no produce ceiling measured');
   const buy = bestOf(buyRuns);
@@ -209,6 +265,31 @@ async function measureSize(services: Services, options: Options, events: number)
     before = { commit: baseline.commit, buy: bestOf(beforeRuns), consume: beforeConsume };
   }
 
+  // The peer reads the very topic consume just read (the purchases of buy's last round).
+  const peers: PeerMeasurement[] = [];
+  if (services.connectJars) {
+    for (const model of Object.keys(WRITE_MODELS) as WriteModel[]) {
+      log(`${label}: mongo-kafka-connect sink, ${WRITE_MODELS[model].label}, ${events} purchases`);
+      const peerDb = mongo.db(workspace.database(`${label}_peer_${model}`));
+      const peer = await measurePeer({
+        jars: services.connectJars,
+        workDir: workspace.dir,
+        brokers: config.kafka.brokers,
+        mongoUri: config.mongodb.uri,
+        db: peerDb,
+        collection: 'purchases',
+        admin,
+        topic: config.kafka.topics.inventory,
+        connector: workspace.connector(`${label}-peer-${model}`),
+        expected: events,
+        model,
+        timeoutMs: 600_000,
+      });
+      if (peer.written !== events) log(`${label}: warning: the connector wrote ${peer.written} documents for ${events} purchases`);
+      peers.push(peer);
+    }
+  }
+
   const ceilingDb = mongo.db(workspace.database(`${label}_ceiling`));
   // As many events as consume projected, into an empty database as consume's was: FerretDB
   // slows down as collections grow, so only equal counts make a fair ratio.
@@ -224,7 +305,7 @@ async function measureSize(services: Services, options: Options, events: number)
   log(`${label}: the write ceiling's time: ${timingSummary(write)}`);
   log(`${label}: naive projection, ${naiveCount} updateOne round-trips`);
   const naiveWrite = await naiveProject(ceilingDb, pool, naiveCount);
-  return { events, buy, consume, produceCeiling: produce, writeCeiling: write, naiveProduce: naiveSend, naiveProject: naiveWrite, before };
+  return { events, catalog, rounds, buy, consume, produceCeiling: produce, writeCeiling: write, naiveProduce: naiveSend, naiveProject: naiveWrite, before, peers };
 }
 
 function bestOf(runs: readonly BuyMeasurement[]): BuyMeasurement {
@@ -240,19 +321,58 @@ function timingSummary(write: WriteCeiling): string {
 }
 
 function sizeRows(result: SizeResult): Row[] {
-  const rows = throughputRows(result, result.buy, result.consume, '');
-  if (result.before) rows.push(...throughputRows(result, result.before.buy, result.before.consume, `, before (${result.before.commit})`));
+  const rows = throughputRows(result, result.buy, result.consume, '', (round) => round.buy);
+  if (result.before) {
+    const before = result.before;
+    rows.push(...throughputRows(result, before.buy, before.consume, `, before (${before.commit})`, (round) => round.before));
+  }
   return rows;
 }
 
-function throughputRows(result: SizeResult, buy: BuyMeasurement, consume: ConsumeMeasurement, suffix: string): Row[] {
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? null) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+// The median round: its buy next to its own ceiling (the ratio is the median of the rounds' ratios).
+function medianRound(rounds: readonly Round[], pick: (round: Round) => number | null): { buy: number; ceiling: number; ratios: number[] } | null {
+  const pairs = rounds.flatMap((round) => {
+    const buy = pick(round);
+    return buy === null || round.ceiling <= 0 ? [] : [{ buy, ceiling: round.ceiling, ratio: buy / round.ceiling }];
+  });
+  const middle = median(pairs.map((pair) => pair.ratio));
+  const chosen = pairs.find((pair) => pair.ratio === middle) ?? null;
+  const ratios = pairs.map((pair) => Math.round(pair.ratio * 100) / 100);
+  if (chosen) return { buy: chosen.buy, ceiling: chosen.ceiling, ratios };
+  // An even number of rounds: the mean of the middle two, as a rate against the mean ceiling.
+  const sorted = [...pairs].sort((a, b) => a.ratio - b.ratio);
+  const mid = sorted.slice(sorted.length / 2 - 1, sorted.length / 2 + 1);
+  if (mid.length < 2) return null;
+  const ceiling = (mid[0]!.ceiling + mid[1]!.ceiling) / 2;
+  return { buy: Math.round((middle ?? 0) * ceiling), ceiling: Math.round(ceiling), ratios };
+}
+
+function throughputRows(result: SizeResult, buy: BuyMeasurement, consume: ConsumeMeasurement, suffix: string, pick: (round: Round) => number | null): Row[] {
   const capped = consume.capped ? `projected ${consume.count.toLocaleString('en-US')} of ${result.events.toLocaleString('en-US')} (capped)` : undefined;
+  const middle = medianRound(result.rounds, pick);
   return [
-    row(`buy --random --via kafka${suffix}`, 'events/s', {
+    row(`buy --random --via kafka, best of ${result.rounds.length}${suffix}`, 'events/s', {
       shopctl: buy.perSecond,
       ceiling: result.produceCeiling.perSecond,
       naive: result.naiveProduce.perSecond,
     }),
+    ...(middle && result.rounds.length > 1
+      ? [
+          row(`buy --random --via kafka, median round${suffix}`, 'events/s', {
+            shopctl: middle.buy,
+            ceiling: middle.ceiling,
+            naive: result.naiveProduce.perSecond,
+            note: `per round: ${middle.ratios.map((ratio) => `${Math.round(ratio * 100)}%`).join(', ')} of that round's ceiling`,
+          }),
+        ]
+      : []),
     row(`consume, whole command minus idle wait${suffix}`, 'events/s', {
       shopctl: consume.perSecond,
       ceiling: result.writeCeiling.perSecond,
@@ -293,7 +413,33 @@ function scaleLines(results: readonly SizeResult[]): ScaleLine[] {
     line('  raw bulkWrite ceiling', 'events/s', (r) => r.writeCeiling.perSecond),
     line('peak RSS of buy', 'MB', (r) => megabytes(r.buy.peakRss)),
     line('peak RSS of consume', 'MB', (r) => megabytes(r.consume.peakRss)),
+    ...(results.some((r) => r.peers.length > 0)
+      ? Object.keys(WRITE_MODELS).map((model) =>
+          line(`  mongo-kafka-connect, ${model === 'insert' ? 'insert-only' : 'default (replace)'}`, 'events/s', (r) => r.peers.find((peer) => peer.model === model)?.perSecond ?? null),
+        )
+      : []),
   ];
+}
+
+// shopctl's steady rate next to the connector's, both from the first to the last offset commit
+// of the same topic (whole-run rates in the results file).
+function peerLines(result: SizeResult): PeerLine[] {
+  return result.peers.map((peer) => ({
+    figure: `mongo-kafka-connect 2.0.1, ${WRITE_MODELS[peer.model].label}`,
+    consume: result.consume.steady?.perSecond ?? result.consume.perSecond,
+    peer: peer.perSecond,
+    target: peer.model === 'insert' ? 1 : 10,
+  }));
+}
+
+/** RSS of `--version`: the median of three runs. */
+async function rssFloorOf(cli: Cli): Promise<number | null> {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    const { peakRss } = await cli.run(['--version']);
+    if (peakRss !== null) runs.push(peakRss);
+  }
+  return median(runs);
 }
 
 async function reachable(config: Config): Promise<boolean> {
@@ -390,20 +536,22 @@ async function main(): Promise<number> {
       // Its children are stopped on interruption along with the others.
       extraClis.push(baselineCli);
     }
-    const rssFloor = (await cli.run(['--version'])).peakRss;
-    const rssFloorBefore = baseline ? (await baseline.cli.run(['--version'])).peakRss : null;
-    const services: Services = { workspace, cli, baseline, kafka, admin, mongo, server };
+    const rssFloor = await rssFloorOf(cli);
+    const rssFloorBefore = baseline ? await rssFloorOf(baseline.cli) : null;
+    const jars = options.peers && options.throughput ? await connectJars(repoRoot, log) : null;
+    const services: Services = { workspace, cli, baseline, kafka, admin, mongo, server, connectJars: jars };
 
     const results: SizeResult[] = [];
     if (options.throughput) {
-      for (const events of options.sizes) results.push(await measureSize(services, options, events));
+      for (const each of options.cases) results.push(await measureSize(services, options, each));
     }
 
     let latency: LatencyMeasurement | null = null;
     if (options.latency) {
       log(`latency: consume running, buy --random --rate ${options.latencyRate} for ${options.latencySeconds}s`);
       const latencyWorld = await workspace.world('latency', options.latencyRate * options.latencySeconds);
-      await prepareWorld(cli, latencyWorld, { customers: options.customers, products: options.products });
+      // The catalogue of the (first) throughput case.
+      await prepareWorld(cli, latencyWorld, { customers: options.customers, products: options.cases[0]?.catalog ?? 100 });
       latency = await measureLatency(cli, latencyWorld, admin, mongo.db(latencyWorld.config.mongodb.db), {
         rate: options.latencyRate,
         seconds: options.latencySeconds,
@@ -416,6 +564,7 @@ async function main(): Promise<number> {
     // One table per size; the latency (measured once, independent of size) goes with the last.
     const tables = (results.length > 0 ? results : [null]).map((result, index, all) => ({
       events: result?.events ?? null,
+      catalog: result?.catalog ?? null,
       rows: [
         ...(result ? sizeRows(result) : []),
         ...(index === all.length - 1 ? latencyRows(latency) : []),
@@ -426,10 +575,23 @@ async function main(): Promise<number> {
     console.log('');
     const where = `commit ${rev.commit}${rev.dirty ? ' (+ uncommitted changes)' : ''}, ${machine.cores} cores, ${server.kind} ${server.version}`;
     for (const table of tables) {
-      const size = table.events === null ? 'latency only' : `${table.events.toLocaleString('en-US')} events`;
+      const size = table.events === null ? 'latency only' : `${table.events.toLocaleString('en-US')} events, ${(table.catalog ?? 0).toLocaleString('en-US')} products`;
       console.log(renderTable(table.rows, `shopctl benchmark: ${size}, ${where}`));
     }
-    if (options.scale && results.length > 1) console.log(`\n${renderScaleTable(options.sizes, scaleLines(results))}`);
+    for (const result of results) {
+      if (result.peers.length > 0) {
+        const title = `A peer on the same topic (${result.events.toLocaleString('en-US')} purchases) into the same server; rates from the first to the last offset commit`;
+        console.log(`\n${renderPeerTable(title, peerLines(result))}`);
+      }
+    }
+    if (options.scale && results.length > 1) {
+      const columns = results.map((r) => (options.scale === 'catalog' ? `${r.catalog.toLocaleString('en-US')} products` : `${r.events.toLocaleString('en-US')} events`));
+      const title =
+        options.scale === 'catalog'
+          ? `Scale: the same ${results[0]?.events.toLocaleString('en-US')} purchases with growing catalogues`
+          : 'Scale: how throughput and memory change with size';
+      console.log(`\n${renderScaleTable(title, columns, scaleLines(results), options.scale === 'catalog' ? 'max/min' : 'last/previous')}`);
+    }
 
     if (options.save) {
       const file = await saveResult(repoRoot, date, rev.commit, {

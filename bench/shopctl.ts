@@ -106,10 +106,16 @@ export async function measureConsume(
 
 const COMMIT_POLL_MS = 200;
 
-function pollCommitted(admin: Admin, groupId: string, topic: string, target: number) {
+/**
+ * Polls a group's committed offsets on a topic until they reach `target` (`reached` resolves
+ * then) or `stop()` was called (one last sample is taken); `steady()` is the rate from the first
+ * commit to the one that reached the target.
+ */
+export function pollCommitted(admin: Admin, groupId: string, topic: string, target: number) {
   const samples: Array<{ at: number; committed: number }> = [];
   let stopped = false;
-  // Runs until the target is committed; once stopped (the command exited), takes one last sample.
+  let resolveReached!: () => void;
+  const reached = new Promise<void>((resolve) => (resolveReached = resolve));
   const loop = (async () => {
     for (;;) {
       const at = performance.now();
@@ -118,7 +124,10 @@ function pollCommitted(admin: Admin, groupId: string, topic: string, target: num
         const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
         const committed = (offsets?.partitions ?? []).reduce((sum, partition) => sum + Math.max(0, Number(partition.offset)), 0);
         samples.push({ at: performance.now(), committed });
-        if (committed >= target) return;
+        if (committed >= target) {
+          resolveReached();
+          return;
+        }
       } catch {
         // the group may not exist yet
       }
@@ -127,6 +136,7 @@ function pollCommitted(admin: Admin, groupId: string, topic: string, target: num
     }
   })();
   return {
+    reached,
     stop: () => {
       stopped = true;
     },

@@ -76,6 +76,14 @@ export class Workspace {
     return name;
   }
 
+  /** A Kafka Connect connector's name, and its consumer group (Connect names it `connect-<name>`). */
+  connector(label: string): { name: string; group: string } {
+    const name = `bench-${this.id}-${label}`;
+    const group = `connect-${name}`;
+    this.groups.add(group);
+    return { name, group };
+  }
+
   // Best effort, every step on its own: a failed drop must not keep the rest in place.
   async cleanup(admin: Admin | null, mongo: MongoClient | null): Promise<string[]> {
     const problems: string[] = [];
