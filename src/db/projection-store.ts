@@ -23,8 +23,8 @@ export class ConcurrentWriteError extends Error {
 }
 
 // An intent is stored as a small head ({ _id, keys }: what writers look for) and a body (the
-// new versions and entry ids). The head is written first: a head without a body is an intent
-// whose writer crashed before anything else was written, and is simply dropped.
+// new versions and entry ids), so that looking for intents never decodes the bodies. A head
+// without a body is an intent whose writer crashed before anything else was written: dropped.
 interface IntentHead {
   _id: string;
   at: string;
@@ -98,10 +98,13 @@ export function mongoProjectionStore(target: ProjectionTarget): ProjectionStore 
       return { ...body, at: head.at, keys: head.keys };
     },
 
+    // Both at once: a head without its body is an intent with nothing to do (see intent()), and a
+    // body without its head is never read (intents are found by their heads). Nothing else is
+    // written before both are acknowledged, and no other writer reads an intent on documents
+    // whose leases its writer holds.
     async saveIntent(intent) {
       const { keys, at, ...body } = intent;
-      await heads.insertOne({ _id: intent._id, at, keys });
-      await bodies.insertOne(body);
+      await Promise.all([heads.insertOne({ _id: intent._id, at, keys }), bodies.insertOne(body)]);
     },
 
     async insertEntries(entries, intent) {
