@@ -95,6 +95,16 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     rejectDone = reject;
   });
 
+  const refused = new Set<string>(); // topic:partition:offset of the messages sent to retry or DLQ
+  const firstTimes = (letters: readonly DeadLetter[]): number => {
+    let count = 0;
+    for (const letter of letters) {
+      const position = `${letter.topic}:${letter.partition}:${letter.message.offset}`;
+      if (!refused.has(position)) count += 1;
+      refused.add(position);
+    }
+    return count;
+  };
   const seen = () => totals.applied + totals.duplicates + totals.retried + totals.deadLettered;
   const stop = (): Promise<ProjectorTotals> => {
     stopping ??= (async () => {
@@ -161,8 +171,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const dead = letters.filter((letter) => !canRetry(letter.message, letter.reason, policy));
     await send(retryTopic, retries.map((letter) => retryMessage(letter, policy, at.getTime(), options.groupId)));
     await send(config.kafka.topics.dlq, dead.map((letter) => deadLetterMessage(letter, at)));
-    totals.retried += retries.length;
-    totals.deadLettered += dead.length;
+    // Counted once per source message: a chunk delivered again (a rebalance, a paused retry
+    // partition resumed) sends its refusals again (at least once), but they are the same refusals.
+    totals.retried += firstTimes(retries);
+    totals.deadLettered += firstTimes(dead);
     if (letters.length > 0) log.debug('refusals sent', { topic, partition, retried: retries.length, deadLettered: dead.length });
   };
 

@@ -71,7 +71,17 @@ export async function topicEnd(config: Config, topic: string): Promise<number> {
   await admin.connect();
   try {
     if (!(await admin.listTopics()).includes(topic)) return 0;
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    // A topic created a moment ago may have no leader yet (KRaft answers NOT_LEADER or
+    // UNKNOWN_TOPIC_OR_PARTITION for a while, as on a freshly started broker): ask again.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
