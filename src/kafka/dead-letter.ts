@@ -24,6 +24,8 @@ export interface DeadLetter {
   message: KafkaMessage;
   reason: DeadLetterReason;
   detail: string;
+  /** The event's id, when the message was a readable event. */
+  eventId?: string;
 }
 
 // The original key, value bytes and headers, plus why and when it was rejected and where it

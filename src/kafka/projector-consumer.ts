@@ -6,7 +6,7 @@ import { connectOrExplain } from './client.js';
 import { decodeEvent, positionKey } from './codec.js';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
 import { createProducer } from './publisher.js';
-import { canRetry, dueAt, isForGroup, retryMessage, type RetryPolicy } from './retry.js';
+import { attemptOf, canRetry, dueAt, isForGroup, retryMessage, type RetryPolicy } from './retry.js';
 import { ensureTopics, projectedTopics, withAdmin } from './topics.js';
 
 export interface ProjectorTotals {
@@ -95,13 +95,17 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     rejectDone = reject;
   });
 
-  const refused = new Set<string>(); // topic:partition:offset of the messages sent to retry or DLQ
-  const firstTimes = (letters: readonly DeadLetter[]): number => {
+  // Refusals are counted once per event (once per attempt for retries), by event id where the
+  // message was readable: Kafka delivers at least once, so a chunk delivered again (a rebalance)
+  // sends its refusals again, and their retries come back twice; they are still the same refusals.
+  const counted = new Set<string>();
+  const firstTimes = (letters: readonly DeadLetter[], perAttempt: boolean): number => {
     let count = 0;
     for (const letter of letters) {
-      const position = `${letter.topic}:${letter.partition}:${letter.message.offset}`;
-      if (!refused.has(position)) count += 1;
-      refused.add(position);
+      const who = letter.eventId ?? `${letter.topic}:${letter.partition}:${letter.message.offset}`;
+      const key = perAttempt ? `retry ${who}#${attemptOf(letter.message)}` : `dead ${who}`;
+      if (!counted.has(key)) count += 1;
+      counted.add(key);
     }
     return count;
   };
@@ -164,17 +168,15 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       const message = inputMessages[index];
       if (outcome.status === 'applied') totals.applied += 1;
       else if (outcome.status === 'duplicate') totals.duplicates += 1;
-      else if (message) letters.push({ topic, partition, message, reason: outcome.reason, detail: outcome.message });
+      else if (message) letters.push({ topic, partition, message, reason: outcome.reason, detail: outcome.message, eventId: inputs[index]?.event.id });
     });
     const at = now();
     const retries = letters.filter((letter) => canRetry(letter.message, letter.reason, policy));
     const dead = letters.filter((letter) => !canRetry(letter.message, letter.reason, policy));
     await send(retryTopic, retries.map((letter) => retryMessage(letter, policy, at.getTime(), options.groupId)));
     await send(config.kafka.topics.dlq, dead.map((letter) => deadLetterMessage(letter, at)));
-    // Counted once per source message: a chunk delivered again (a rebalance, a paused retry
-    // partition resumed) sends its refusals again (at least once), but they are the same refusals.
-    totals.retried += firstTimes(retries);
-    totals.deadLettered += firstTimes(dead);
+    totals.retried += firstTimes(retries, true);
+    totals.deadLettered += firstTimes(dead, false);
     if (letters.length > 0) log.debug('refusals sent', { topic, partition, retried: retries.length, deadLettered: dead.length });
   };
 
@@ -215,9 +217,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
               // SIGTERM), kafkajs 2.2's consumer-level commit silently does nothing, and the
               // chunk just applied would be delivered again to the next consumer.
               const offsets = { topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(last.offset) + 1) }] }] };
-              await payload.commitOffsetsIfNecessary(offsets).catch((error: unknown) => {
-                throw groupErrorOf(error);
-              });
+              await commitWithRetries(() => payload.commitOffsetsIfNecessary(offsets));
             }
           } finally {
             clearInterval(beating);
@@ -270,6 +270,27 @@ export function groupErrorOf(error: unknown): unknown {
     current = (current as { cause?: unknown }).cause;
   }
   return error;
+}
+
+/**
+ * Commits, trying again a few times on a transient coordinator error (a broker just started is
+ * still loading its offsets topic): giving up at once would make kafkajs deliver the chunk again
+ * and send its refusals twice. An error that says the group moved on is rethrown as itself, so
+ * the consumer rejoins (see groupErrorOf).
+ */
+async function commitWithRetries(commit: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await commit();
+      return;
+    } catch (error) {
+      const grouped = groupErrorOf(error);
+      const type = (grouped as { type?: unknown }).type;
+      const transient = (error as { retriable?: boolean }).retriable === true && !(typeof type === 'string' && GROUP_ERRORS.has(type));
+      if (!transient || attempt >= 5) throw grouped;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
 }
 
 const GROUP_ERRORS = new Set(['UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR_FOR_GROUP']);
