@@ -84,7 +84,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   await consumer.subscribe({ topics, fromBeginning: true });
 
   const totals: ProjectorTotals = { applied: 0, duplicates: 0, retried: 0, deadLettered: 0, batches: 0 };
-  let lastActivity = Number.POSITIVE_INFINITY; // the idle clock starts once the group is joined
+  let lastActivity = Number.POSITIVE_INFINITY; // the idle clock starts with the first fetch
   let busy = false;
   const waiting = new Set<NodeJS.Timeout>(); // retry partitions paused until their next message is due
   let stopping: Promise<ProjectorTotals> | null = null;
@@ -125,6 +125,11 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
 
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     log.info('joined the group', { groupId: options.groupId, partitions: event.payload.memberAssignment });
+  });
+  // The idle clock starts with the first fetch that came back, not with joining the group: a
+  // broker that has just started (or topics just re-created) can take seconds to answer the
+  // first fetch, and `--until-idle 3` must not take that wait for an empty topic.
+  consumer.on(consumer.events.FETCH, () => {
     if (lastActivity === Number.POSITIVE_INFINITY) lastActivity = Date.now();
   });
   consumer.on(consumer.events.CRASH, (event) => {
