@@ -1,4 +1,5 @@
 import {
+  MongoBulkWriteError,
   MongoClient,
   MongoNetworkError,
   MongoNotConnectedError,
@@ -71,11 +72,23 @@ export async function connectDatabase(config: Config, dbName = config.mongodb.db
  * topology the driver closed after losing it. Not a server's answer (a write or query error).
  */
 export function isMongoUnavailable(error: unknown): boolean {
-  return (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoTopologyClosedError ||
-    error instanceof MongoServerClosedError ||
-    error instanceof MongoNotConnectedError
-  );
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    if (
+      current instanceof MongoNetworkError ||
+      current instanceof MongoServerSelectionError ||
+      current instanceof MongoTopologyClosedError ||
+      current instanceof MongoServerClosedError ||
+      current instanceof MongoNotConnectedError
+    ) {
+      return true;
+    }
+    // A connection lost in the middle of an insertMany or bulkWrite reaches us as a
+    // MongoBulkWriteError with no write error at all, carrying the network error's message.
+    if (current instanceof MongoBulkWriteError && [current.writeErrors].flat().length === 0 && NETWORK_MESSAGE.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
 }
+
+const NETWORK_MESSAGE = /connection .* closed|ECONNRESET|ECONNREFUSED|EPIPE|socket|timed out/i;

@@ -29,3 +29,14 @@ describe('duplicateKeyIndexes', () => {
     expect(() => duplicateKeyIndexes(network, 1)).toThrow(network);
   });
 });
+
+describe('isMongoUnavailable', () => {
+  it('knows a connection lost mid-insertMany, which the driver reports as a bulk error without write errors', async () => {
+    const { isMongoUnavailable } = await import('../../src/db/client.js');
+    expect(isMongoUnavailable(bulkError([], 0))).toBe(false); // no network message: not enough to say
+    const lost = new MongoBulkWriteError({ message: 'connection 1 to 127.0.0.1:27117 closed' } as never, { insertedCount: 0, writeErrors: [] } as never);
+    expect(isMongoUnavailable(lost)).toBe(true);
+    expect(isMongoUnavailable(new MongoNetworkError('read ECONNRESET'))).toBe(true);
+    expect(isMongoUnavailable(bulkError([{ code: 11000, index: 0 }], 0))).toBe(false);
+  });
+});
