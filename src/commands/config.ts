@@ -19,7 +19,7 @@ export function configCommand(): Command {
   const config = new Command('config').description('inspect the effective configuration');
   config
     .command('show')
-    .description('print every setting, where it came from (default, file, env, flag), secrets redacted')
+    .description('print every setting, where it came from (default, file, env, flag; "+ namespace" when a namespace renamed it), secrets redacted')
     .option('--json', 'print { config, sources, file } as JSON')
     .addHelpText('after', examples('shopctl config show', 'SHOPCTL_MONGODB_DB=test shopctl config show --json'))
     .action(
@@ -36,14 +36,18 @@ export function configCommand(): Command {
           renderTable(
             rows,
             [
-              { header: 'key', value: (r) => r.key },
-              { header: 'value', value: (r) => r.value },
+              { header: 'key', value: (r) => r.key, keep: true },
+              { header: 'value', value: (r) => r.value, wrap: true },
               { header: 'from', value: (r) => r.source },
             ],
-            { color: output.color },
+            output,
           ),
         );
         output.data(loaded.file ? `config file: ${loaded.file}` : 'no config file found (built-in defaults)');
+        const { namespace, kafka, mongodb } = loaded.config;
+        if (namespace !== null) {
+          output.data(`namespace: ${namespace} (topics ${namespace}.*, consumer group ${kafka.groupId}, database ${mongodb.db})`);
+        }
       }),
     );
   return config;

@@ -14,7 +14,8 @@ import {
 } from '../services/dead-letters.js';
 import type { Context } from '../services/context.js';
 import { renderLetterList, renderLetterRecord, renderRedrive } from '../ui/dead-letters.js';
-import { examples, flagField, positiveIntField, run, sinceOf } from './shared.js';
+import { whileReading } from '../ui/progress.js';
+import { examples, flagField, positiveIntField, rangeHelp, run, sinceOf } from './shared.js';
 
 export const errorsListOptionsSchema = z.object({
   reason: z.string().optional(),
@@ -49,6 +50,12 @@ function letterIdOf(raw: string): ParsedLetterId {
   return id;
 }
 
+/** Kafka offsets are int64 strings in kafkajs; --json prints them as numbers (exact up to 2^53). */
+function offsetsAsNumbers<T extends { offset: string; originalOffset: string | null }>(letter: T): Omit<T, 'offset' | 'originalOffset'> & { offset: number; originalOffset: number | null } {
+  const original = letter.originalOffset !== null && /^\d+$/.test(letter.originalOffset) ? Number(letter.originalOffset) : null;
+  return { ...letter, offset: Number(letter.offset), originalOffset: original };
+}
+
 // ---------------------------------------------------------------------------------------------
 // list
 
@@ -56,7 +63,9 @@ async function listAction(context: Context, options: ListOptions): Promise<void>
   const { config, output } = context;
   const filter = { reason: options.reason, since: sinceOf(options.since, new Date()) };
   const sources = options.topic === 'all' ? letterSources : [options.topic];
-  const { topics, total, matchedLetters, entries, byReason } = await listDeadLetters(context.kafka(), config, sources, filter);
+  const { topics, total, matchedLetters, entries, byReason } = await whileReading(output, 'reading dead letters…', () => listDeadLetters(context.kafka(), config, sources, filter), {
+    quiet: options.json,
+  });
   const shown = entries.slice(0, options.limit);
 
   if (options.json) {
@@ -67,8 +76,9 @@ async function listAction(context: Context, options: ListOptions): Promise<void>
       // Events (one per event and reason; per letter where the event id is unreadable), not letters.
       matched: entries.length,
       matchedLetters,
-      byReason,
-      letters: shown,
+      // `events` is the table's header; `count` is the same number, kept for existing scripts.
+      byReason: byReason.map((group) => ({ ...group, events: group.count })),
+      letters: shown.map(offsetsAsNumbers),
       shown: shown.length,
     });
     return;
@@ -86,7 +96,7 @@ async function showAction(context: Context, rawId: string, options: ShowOptions)
   const letter = await showDeadLetter(context.kafka(), config, source, id);
   if (options.json) {
     output.json({
-      ...summaryOf(letter),
+      ...offsetsAsNumbers(summaryOf(letter)),
       from: originOf(letter),
       retriable: letter.source === 'dlq' && isRetriableReason(letter.reason),
       key: letter.key === null ? null : letter.key.toString('utf8'),
@@ -95,7 +105,7 @@ async function showAction(context: Context, rawId: string, options: ShowOptions)
     });
     return;
   }
-  renderLetterRecord(output, letter, { retriable: isRetriableReason, headers: headersText(letter.headers) });
+  renderLetterRecord(output, letter, { retriable: isRetriableReason });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +171,7 @@ export function errorsCommand(): Command {
     .option('--reason <reason>', 'only letters with this reason (e.g. unknown_reference, insufficient_stock, invalid_json)')
     .option('--since <time>', 'only letters since an ISO date/time (2026-01-31, 2026-01-31T10:00Z) or for a duration back (15m, 2h, 1d)')
     .addOption(new Option('--topic <which>', 'which topic: the dead-letter topic, the CSV import errors, or both').choices(['dlq', 'import-errors', 'all']).default('dlq'))
-    .addOption(new Option('-l, --limit <n>', 'at most this many rows in the table (the counts cover all)').default(20))
+    .addOption(new Option('-l, --limit <n>', rangeHelp('--limit', 'at most this many rows in the table (the counts cover all)')).default(20))
     .option('--json', 'print counts and letters as JSON (for scripts)')
     .addHelpText(
       'after',

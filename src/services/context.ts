@@ -12,6 +12,8 @@ export interface GlobalOptions {
   mongodbUri?: string;
   db?: string;
   color?: boolean;
+  /** --wide: tables in full on a terminal too. */
+  wide?: boolean;
 }
 
 export interface Context {
@@ -34,7 +36,7 @@ export function flagsToConfig(options: GlobalOptions): Record<string, unknown> {
 
 // Connections are opened on first use and closed once, whatever the command did.
 export async function createContext(options: GlobalOptions, overrides: Record<string, unknown> = {}): Promise<Context> {
-  const output = createOutput(options.color === false ? { color: false } : {});
+  const output = createOutput({ ...(options.color === false ? { color: false } : {}), wide: options.wide === true });
   const loaded = await loadConfig({ configPath: options.config, flags: { ...flagsToConfig(options), ...overrides } });
   const { config } = loaded;
   let kafka: Kafka | undefined;

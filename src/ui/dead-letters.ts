@@ -4,17 +4,17 @@ import { previewValue } from '../domain/value-preview.js';
 // Types only: the shapes the service returns (ui draws them, it does not call anything).
 import type { DeadLetterListing, LetterRecord, RedriveReport } from '../services/dead-letters.js';
 import type { Output } from './output.js';
-import { renderPairs, renderTable } from './table.js';
+import { renderPairs, renderTable, shortTime } from './table.js';
+import { printable, printableBytes } from './text.js';
 
 // How `shopctl errors` draws dead letters for a person (--json prints the objects instead).
 // Which reasons clear up by themselves is the caller's rule: passed in as `retriable`.
 
 type Retriable = (reason: string) => boolean;
 
-const truncate = (text: string, max: number): string => {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line || '-';
-};
+// Tables escape control characters and fit themselves to the terminal (ui/table.ts); a cell
+// only needs a dash for nothing.
+const orDash = (text: string): string => text.trim() || '-';
 
 // Import errors are CSV rows, never re-driven: whatever their reason, the file is what to fix.
 const retriableText = (group: ReasonGroup, retriable: Retriable): string =>
@@ -46,11 +46,11 @@ export function renderLetterList(
         { header: 'reason', value: (g) => g.reason },
         { header: 'events', value: (g) => g.count, align: 'right' },
         { header: 'letters', value: (g) => g.letters, align: 'right' },
-        { header: 'newest', value: (g) => g.newest },
-        { header: 'oldest', value: (g) => g.oldest },
+        { header: 'newest', value: (g) => g.newest, fitted: (g) => shortTime(g.newest), keep: true },
+        { header: 'oldest', value: (g) => g.oldest, fitted: (g) => shortTime(g.oldest), keep: true },
         { header: 'retriable', value: (g: ReasonGroup) => retriableText(g, retriable) },
       ],
-      { color: output.color },
+      output,
     ),
   );
   const prefixed = allTopics;
@@ -58,15 +58,15 @@ export function renderLetterList(
     renderTable(
       shown,
       [
-        { header: 'id', value: (l) => (prefixed ? `${l.source}/${l.id}` : l.id) },
+        { header: 'id', value: (l) => (prefixed ? `${l.source}/${l.id}` : l.id), keep: true },
         { header: 'letters', value: (l) => l.letters, align: 'right' },
-        { header: 'time', value: (l) => l.time },
+        { header: 'time', value: (l) => l.time, fitted: (l) => shortTime(l.time), keep: true },
         { header: 'reason', value: (l) => l.reason },
-        { header: 'from', value: (l) => truncate(originOf(l), 40) },
-        { header: 'event', value: (l) => truncate(eventLabel(l), 48) },
-        { header: 'message', value: (l) => truncate(l.message, 60) },
+        { header: 'from', value: (l) => orDash(originOf(l)) },
+        { header: 'event', value: (l) => orDash(eventLabel(l)), ids: true },
+        { header: 'message', value: (l) => orDash(l.message) },
       ],
-      { color: output.color },
+      output,
     ),
   );
   const more = entries.length > shown.length ? ` (--limit ${entries.length} to see all)` : '';
@@ -78,8 +78,15 @@ export function renderLetterList(
   output.info('`shopctl errors show ID` prints the whole record; `shopctl errors redrive` sends events back.');
 }
 
-/** The whole record of one letter: where it came from, its headers, key and value. */
-export function renderLetterRecord(output: Output, letter: LetterRecord, view: { retriable: Retriable; headers: Record<string, string> }): void {
+/** Text of several lines, each printable (its line breaks kept). */
+const printableLines = (text: string): string => text.split(/\r?\n/).map(printable).join('\n');
+
+/**
+ * The whole record of one letter: where it came from, its headers, key and value. Everything
+ * that came from the record is printable: control characters escaped, bytes that are not UTF-8
+ * as \xNN (ui/text.ts), so a letter of garbage cannot garble the terminal.
+ */
+export function renderLetterRecord(output: Output, letter: LetterRecord, view: { retriable: Retriable }): void {
   const { retriable } = view;
   const rows: Array<readonly [string, string | number]> = [
     ['id', letter.id],
@@ -92,12 +99,15 @@ export function renderLetterRecord(output: Output, letter: LetterRecord, view: {
   if (letter.eventType !== null) rows.push(['event type', letter.eventType]);
   if (letter.eventId !== null) rows.push(['event id', letter.eventId]);
   if (letter.attempts > 0) rows.push(['retries before', letter.attempts]);
-  rows.push(['key', letter.key === null ? '(none)' : letter.key.toString('utf8')]);
-  output.data(renderPairs(rows, { color: output.color }));
+  // Bytes as they are: UTF-8 shown as text, any other byte as \xNN, controls escaped.
+  rows.push(['key', letter.key === null ? '(none)' : printableBytes(letter.key)]);
+  output.data(renderPairs(rows, output));
 
-  const headers = Object.entries(view.headers);
+  const headers = Object.entries(letter.headers).flatMap(([name, value]) =>
+    value === undefined ? [] : [[name, (Array.isArray(value) ? value : [value]).map((item) => printableBytes(item)).join(', ')] as const],
+  );
   output.data('headers:');
-  output.data(headers.length === 0 ? '  (none)' : renderPairs(headers, { color: output.color }));
+  output.data(headers.length === 0 ? '  (none)' : renderPairs(headers, output));
 
   const preview = previewValue(letter.value);
   switch (preview.format) {
@@ -106,16 +116,17 @@ export function renderLetterRecord(output: Output, letter: LetterRecord, view: {
       break;
     case 'json':
       output.data(`value (JSON, ${preview.bytes} bytes):`);
-      output.data(JSON.stringify(preview.json, null, 2));
+      // JSON.stringify escapes C0 controls, not C1 ones or line separators.
+      output.data(printableLines(JSON.stringify(preview.json, null, 2)));
       break;
     case 'text':
       output.data(`value (text, ${preview.bytes} bytes):`);
-      output.data(preview.text);
+      output.data(printableLines(preview.text));
       break;
     case 'binary':
       output.data(`value (not UTF-8 text, ${preview.bytes} bytes${preview.truncated ? ', first 256 shown' : ''}):`);
       output.data(`  hex:  ${preview.hex}`);
-      output.data(`  utf8: ${preview.utf8}`);
+      output.data(`  text: ${printableBytes((letter.value ?? Buffer.alloc(0)).subarray(0, 256))}`);
       break;
     default: {
       const never: never = preview;
@@ -153,7 +164,7 @@ export function renderRedrive(output: Output, report: RedriveReport, ledger: str
           { header: 'to topic', value: (g) => g.to },
           { header: 'events', value: (g) => g.count, align: 'right' },
         ],
-        { color: output.color },
+        output,
       ),
     );
   }

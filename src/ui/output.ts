@@ -5,6 +5,11 @@ import { isatty } from 'node:tty';
 export interface Output {
   readonly isTty: boolean;
   readonly color: boolean;
+  /**
+   * The width tables are fitted to: the terminal's, when stdout is one and --wide was not
+   * given; undefined (print everything in full) otherwise.
+   */
+  readonly width?: number | undefined;
   data(text: string): void;
   json(value: unknown): void;
   info(text: string): void;
@@ -12,15 +17,20 @@ export interface Output {
   error(text: string): void;
 }
 
-const codes = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
+const codes = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36, grey: 90 } as const;
 export type Colour = keyof typeof codes;
 
-export function createOutput(options: { color?: boolean } = {}): Output {
+/** `--wide`: tables in full even on a terminal. */
+export function createOutput(options: { color?: boolean; wide?: boolean } = {}): Output {
+  exitQuietlyOnClosedPipe();
   const isTty = isatty(2) && isatty(1);
   const color = options.color ?? (isTty && !process.env.NO_COLOR && process.env.CI !== 'true');
+  const columns = isatty(1) ? process.stdout.columns : undefined;
   return {
     isTty,
     color,
+    // A terminal that reports no width (some pseudo-terminals say 0) gets tables in full.
+    width: options.wide || columns === undefined || columns <= 0 ? undefined : columns,
     data: (text) => {
       process.stdout.write(`${text}\n`);
     },
@@ -41,4 +51,23 @@ export function createOutput(options: { color?: boolean } = {}): Output {
 
 export function paint(colour: Colour, text: string, enabled: boolean): string {
   return enabled ? `\u001b[${codes[colour]}m${text}\u001b[0m` : text;
+}
+
+let pipeHandled = false;
+
+/**
+ * A reader that goes away (`shopctl list stock | head -1`) closes the pipe: the next write fails
+ * with EPIPE. That ends the command quietly with exit code 0, as it would for most Unix tools
+ * (killed by SIGPIPE, which node ignores), not with "Error: write EPIPE" and a stack trace.
+ * On stdout and stderr both; installed once, by cli.ts and by every Output.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  if (pipeHandled) return;
+  pipeHandled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
 }

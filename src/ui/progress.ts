@@ -50,3 +50,22 @@ export function formatRate(count: number, elapsedMs: number): string {
   const perSecond = elapsedMs > 0 ? (count * 1000) / elapsedMs : 0;
   return `${Math.round(perSecond).toLocaleString('en-US')}/s`;
 }
+
+/**
+ * Runs a read with a spinner on stderr while it lasts, when there is a person to see it: stdout
+ * and stderr a terminal, and no --json (`quiet`). Shown only after `delayMs`, so a quick read
+ * does not flicker; never on a pipe, so what a script reads is untouched.
+ */
+export async function whileReading<T>(output: Output, text: string, work: () => Promise<T>, options: { quiet?: boolean; delayMs?: number } = {}): Promise<T> {
+  if (options.quiet || !output.isTty || (process.stderr.columns ?? 0) <= 0) return work();
+  let spinner: Ora | undefined;
+  const timer = setTimeout(() => {
+    spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
+  }, options.delayMs ?? 300);
+  try {
+    return await work();
+  } finally {
+    clearTimeout(timer);
+    spinner?.stop();
+  }
+}
