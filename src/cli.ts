@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { exitQuietlyOnClosedPipe } from './ui/output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -23,7 +24,7 @@ const commandLoaders: Record<string, () => Promise<Command>> = {
 };
 
 /** Root options that take a value: their value is not a command name. */
-const VALUE_OPTIONS = new Set(['-c', '--config', '--brokers', '--mongodb-uri', '--db']);
+const VALUE_OPTIONS = new Set(['-c', '--config', '--brokers', '--mongodb-uri', '--db', '--namespace']);
 
 /**
  * The commands `args` (the arguments after the script) needs: the one it names; none for a bare
@@ -52,7 +53,9 @@ export async function buildProgram(names: readonly string[] = Object.keys(comman
     .option('--brokers <list>', 'Kafka brokers, comma-separated (overrides kafka.brokers)')
     .option('--mongodb-uri <uri>', 'MongoDB connection string (overrides mongodb.uri)')
     .option('--db <name>', 'MongoDB database (overrides mongodb.db)')
+    .option('--namespace <name>', 'a private sandbox: topics NAME.<topic>, consumer group NAME.<group>, database <db>_NAME (overrides namespace; env SHOPCTL_NAMESPACE)')
     .addOption(new Option('--no-color', 'plain output without colours'))
+    .option('--wide', 'tables in full: whole ids and texts, however wide (on a terminal they are fitted to its width)')
     .showHelpAfterError('(run with --help for usage)');
   if (names.length === 0) return program;
   const { examples } = await import('./commands/shared.js');
@@ -84,6 +87,8 @@ function usageErrorsExit2(command: Command): void {
   for (const sub of command.commands) usageErrorsExit2(sub);
 }
 
+// `shopctl … | head -1`: the reader closing the pipe ends the command quietly (exit 0).
+exitQuietlyOnClosedPipe();
 const program = await buildProgram(commandsFor(process.argv.slice(2)));
 usageErrorsExit2(program);
 await program.parseAsync(process.argv);

@@ -3,13 +3,25 @@ import { z } from 'zod';
 import type { Alert } from '../domain/alerts.js';
 import { currentAlerts, watchAlerts } from '../services/alerts.js';
 import { renderTable } from '../ui/table.js';
-import { examples, flagField, positiveNumberField, run } from './shared.js';
+import { LIMITS } from '../domain/limits.js';
+import { examples, flagField, positiveNumberField, run, withRange } from './shared.js';
 
-export const alertsOptionsSchema = z.object({
-  follow: flagField,
-  interval: positiveNumberField('--interval').default(2),
-  json: flagField,
-});
+const DEFAULT_INTERVAL_SECONDS = 2;
+
+// --interval without --follow would be silently ignored: a usage error naming both instead.
+// (No commander default for --interval, so that "given" can be told from "defaulted".)
+export const alertsOptionsSchema = z
+  .object({
+    follow: flagField,
+    interval: positiveNumberField('--interval', LIMITS.seconds).optional(),
+    json: flagField,
+  })
+  .superRefine((options, ctx) => {
+    if (options.interval !== undefined && !options.follow) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: '--interval only applies with --follow: add --follow (-f) to keep watching, or leave out --interval.' });
+    }
+  })
+  .transform((options) => ({ ...options, interval: options.interval ?? DEFAULT_INTERVAL_SECONDS }));
 export type AlertsOptions = z.infer<typeof alertsOptionsSchema>;
 
 const describe = (alert: Alert): string =>
@@ -21,7 +33,7 @@ export function alertsCommand(): Command {
   return new Command('alerts')
     .description('items out of stock or at/under their threshold, from current levels')
     .option('-f, --follow', 'keep watching: print each new alert once and produce it to the alerts topic')
-    .addOption(new Option('--interval <seconds>', 'how often --follow looks at the levels').default(2))
+    .addOption(new Option('--interval <seconds>', withRange(`with --follow: how often to look at the levels, in seconds (default: ${DEFAULT_INTERVAL_SECONDS})`, LIMITS.seconds)))
     .option('--json', 'JSON: the alerts now, or with --follow one JSON object per line')
     .addHelpText('after', examples('shopctl alerts', 'shopctl alerts --follow --interval 5'))
     .action(

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { IMPORT_HEADER } from '../domain/csv.js';
+import { MAX_ID_LENGTH } from '../domain/events.js';
+import { formatRange, LIMITS } from '../domain/limits.js';
 import { ExitCode, isShopctlError, ShopctlError, UsageError } from '../errors.js';
 import type { Context } from '../services/context.js';
 import { checkImportFile, importFile, openErrorSink, type ErrorSink, type ImportProgress, type ImportSummary } from '../services/import.js';
@@ -29,13 +31,15 @@ File format (RFC 4180 CSV, UTF-8, optional BOM, LF or CRLF):
   transaction_id  a UUID; the event id, so importing a row twice has no second effect
   event_type      incoming (goods received) or sale
   date            YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time (no offset: UTC)
-  store_number    letters, digits, _ and - (at most 64)
-  item_number     letters, digits, _ and - (at most 64)
-  value           a positive whole quantity, at most 1000000000
+  store_number    any text up to ${MAX_ID_LENGTH} characters (e.g. Store 12, münchen); no control
+                  characters, '$', ':' or '/'
+  item_number     any text up to ${MAX_ID_LENGTH} characters (e.g. SKU.1); no control characters or '$'
+  value           a positive whole quantity (${formatRange(LIMITS.stockQuantity)})
 
 Invalid rows go to the import-errors topic (\`shopctl errors list --topic import-errors\`) with
 file, line, raw text and every reason. Exit codes: 0 all rows accepted, 3 some rows rejected
-(or, with --via db, refused for lack of stock), 2 an unusable file, 4 a service unreachable.
+(or, with --via db, refused for lack of stock) or no rows at all (a header and nothing else),
+2 an unusable file (missing, wrong header, not UTF-8), 4 a service unreachable.
 Kafka is needed for the errors topic with either --via (not with --dry-run).
 
 --watch polls DIR every second and takes a *.csv once its size and time stayed the same for one
@@ -187,8 +191,13 @@ async function openErrors(context: Context): Promise<ErrorSink> {
   }
 }
 
-/** 0 when every row took effect or had already; 3 when some were rejected, refused, or reused a transaction id with other content. */
+/**
+ * 0 when every row took effect or had already; 3 when some were rejected, refused, or reused a
+ * transaction id with other content, or when the file had no rows (nothing to import is bad
+ * input, not success: an export that lost its rows must not pass unnoticed).
+ */
 export function exitCodeOf(summary: ImportSummary): number {
+  if (summary.rows.read === 0 && !summary.interrupted) return ExitCode.partial;
   return summary.rows.rejected > 0 || summary.refused > 0 || summary.conflicts > 0 ? ExitCode.partial : ExitCode.ok;
 }
 
@@ -235,7 +244,8 @@ function printSummary(output: Output, summary: ImportSummary, json: boolean, tar
   if (summary.errorsSent > 0 && summary.errorsTopic) {
     output.data(`${summary.errorsSent} rows sent to '${summary.errorsTopic}': shopctl errors list --topic import-errors`);
   }
-  if (summary.dryRun && problems === 0) output.data('all rows valid');
+  if (summary.rows.read === 0) output.warn(`no rows: ${summary.path} has the header and nothing else`);
+  else if (summary.dryRun && problems === 0) output.data('all rows valid');
   if (!summary.dryRun && summary.via === 'kafka' && summary.written > 0) output.data('run `shopctl consume` to project them into MongoDB');
   printConflictWarning(output, summary.conflicts);
 }

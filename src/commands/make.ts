@@ -4,11 +4,13 @@ import { UsageError } from '../errors.js';
 import { isLocale, loadLocale } from '../services/locales.js';
 import { customerEvents, productEvents } from '../services/make.js';
 import { createRuntime } from '../services/runtime.js';
-import { examples, flagField, nonNegativeIntField, positiveIntField, run, seedField, viaField, viaOption } from './shared.js';
+import { LIMITS } from '../domain/limits.js';
+import { MAX_SEED } from '../domain/generators.js';
+import { examples, flagField, intField, run, seedField, viaField, viaOption, withRange } from './shared.js';
 import { writeEvents } from './write.js';
 
 export const makeCustomersOptionsSchema = z.object({
-  count: positiveIntField('--count').optional(),
+  count: intField('--count', LIMITS.count).optional(),
   via: viaField,
   seed: seedField().optional(),
   locale: z.string().optional(),
@@ -17,10 +19,10 @@ export const makeCustomersOptionsSchema = z.object({
 export type MakeCustomersOptions = z.infer<typeof makeCustomersOptionsSchema>;
 
 export const makeProductsOptionsSchema = z.object({
-  count: positiveIntField('--count').optional(),
+  count: intField('--count', LIMITS.count).optional(),
   via: viaField,
   seed: seedField().optional(),
-  stock: nonNegativeIntField('--stock').optional(),
+  stock: intField('--stock', LIMITS.stock).optional(),
   json: flagField,
 });
 export type MakeProductsOptions = z.infer<typeof makeProductsOptionsSchema>;
@@ -31,9 +33,9 @@ export function makeCommand(): Command {
   make
     .command('customers')
     .description('register Faker customers (id, name, email, address)')
-    .option('-n, --count <n>', 'how many (default: generate.customers)')
+    .option('-n, --count <n>', withRange('how many (default: generate.customers)', LIMITS.count))
     .addOption(viaOption())
-    .option('--seed <n>', 'same seed, same customers (and the same event ids)')
+    .option('--seed <n>', withRange('same seed, same customers (and the same event ids)', { min: 0, max: MAX_SEED }))
     .option('--locale <locale>', "Faker locale for names and addresses, e.g. pl, de, fr (default: generate.locale)")
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', examples('shopctl make customers --count 500 --via kafka', 'shopctl make customers --count 20 --locale pl --seed 7'))
@@ -60,10 +62,10 @@ export function makeCommand(): Command {
   make
     .command('products')
     .description('add Faker products (sku, name, category, price in minor units)')
-    .option('-n, --count <n>', 'how many (default: generate.products)')
+    .option('-n, --count <n>', withRange('how many (default: generate.products)', LIMITS.count))
     .addOption(viaOption())
-    .option('--seed <n>', 'same seed, same products (and the same event ids)')
-    .option('--stock <n>', 'goods received per product at the default store (default: inventory.initialStock; 0 for none)')
+    .option('--seed <n>', withRange('same seed, same products (and the same event ids)', { min: 0, max: MAX_SEED }))
+    .option('--stock <n>', withRange('goods received per product at the default store (default: inventory.initialStock; 0 for none)', LIMITS.stock))
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -76,13 +78,26 @@ export function makeCommand(): Command {
         const runtime = createRuntime(options.seed ?? generate.seed);
         const { defaultStore, initialStock } = context.config.inventory;
         const stock = options.stock ?? initialStock;
+        // Each product is one event, plus one for its goods received when --stock is above 0.
+        const perProduct = stock > 0 ? 2 : 1;
         return writeEvents(context, {
           what: stock > 0 ? `events (${count} products, each with ${stock} received at '${defaultStore}')` : 'products',
           via: options.via,
-          total: stock > 0 ? count * 2 : count,
+          total: count * perProduct,
           chunks: productEvents(runtime, count, generate.currency, { store: defaultStore, quantity: stock }),
           json: options.json,
           repeatable: runtime.seeded,
+          // --json counts products as products; `events` says how many events that was.
+          toJson: (summary) => ({
+            ...summary,
+            what: 'products',
+            count: Math.floor(summary.count / perProduct),
+            duplicates: Math.floor(summary.duplicates / perProduct),
+            // Interrupted (Ctrl-C, SIGTERM): the products it meant to make.
+            ...(summary.total === undefined ? {} : { total: Math.floor(summary.total / perProduct) }),
+            events: { written: summary.count, duplicates: summary.duplicates },
+            stock: { store: defaultStore, quantity: stock },
+          }),
         });
       }),
     );

@@ -4,6 +4,7 @@ import { parseSince } from '../domain/since.js';
 import { UsageError } from '../errors.js';
 import { createContext, type Context, type GlobalOptions } from '../services/context.js';
 import { MAX_SEED } from '../domain/generators.js';
+import { formatRange, LIMITS, type Range } from '../domain/limits.js';
 import { renderError } from '../ui/errors.js';
 import { createOutput } from '../ui/output.js';
 
@@ -20,19 +21,53 @@ export function viaOption(): Option {
 // (z.infer), and an invalid value is a usage error naming the flag (exit 2).
 const raw = z.union([z.string(), z.number()]).transform(String);
 
-/** A whole number of at least 1. */
-export const positiveIntField = (name: string) =>
-  raw.transform((text, ctx) => {
-    if (/^\d+$/.test(text) && Number(text) >= 1) return Number(text);
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a positive integer, got '${text}'.` });
-    return z.NEVER;
-  });
+/**
+ * The range of each numeric option, by its flag (src/domain/limits.ts says why each bound): a
+ * field built without an explicit range takes its flag's. A flag not listed is bounded only by
+ * exact integers (Number.MAX_SAFE_INTEGER).
+ */
+export const optionRanges: Readonly<Record<string, Range>> = {
+  '--count': LIMITS.count,
+  '--stock': LIMITS.stock,
+  '--level': LIMITS.level,
+  '--quantity': LIMITS.purchaseQuantity,
+  '--limit': LIMITS.rows,
+  '--top': LIMITS.rows,
+  '--max-events': LIMITS.events,
+  '--interval': LIMITS.seconds,
+  '--until-idle': LIMITS.seconds,
+  '--rate': LIMITS.rate,
+};
 
-/** A whole number of at least 0. */
-export const nonNegativeIntField = (name: string) =>
+const rangeOf = (name: string, fallback: Range): Range => optionRanges[name] ?? fallback;
+
+/** An option's help text with its range: "how many (1-10,000,000; default: generate.customers)". */
+export function withRange(description: string, range: Range): string {
+  const defaulted = /^(.*) \((default: [^()]*)\)$/.exec(description);
+  return defaulted ? `${defaulted[1]} (${formatRange(range)}; ${defaulted[2]})` : `${description} (${formatRange(range)})`;
+}
+
+/** Help text for a flag listed in optionRanges, with its range: `rangeHelp('--limit', 'at most this many rows')`. */
+export function rangeHelp(flag: string, description: string): string {
+  const range = optionRanges[flag];
+  return range ? withRange(description, range) : description;
+}
+
+/** A whole number in `range` (default: the flag's, else 1 to Number.MAX_SAFE_INTEGER). */
+export const positiveIntField = (name: string, range: Range = rangeOf(name, { min: 1, max: Number.MAX_SAFE_INTEGER })) => intField(name, range);
+
+/** A whole number in `range` (default: the flag's, else 0 to Number.MAX_SAFE_INTEGER). */
+export const nonNegativeIntField = (name: string, range: Range = rangeOf(name, { min: 0, max: Number.MAX_SAFE_INTEGER })) => intField(name, range);
+
+/** A whole number from range.min to range.max; the message names the flag and both bounds. */
+export const intField = (name: string, range: Range) =>
   raw.transform((text, ctx) => {
-    if (/^\d+$/.test(text)) return Number(text);
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a non-negative integer, got '${text}'.` });
+    const trimmed = text.trim();
+    if (/^\d+$/.test(trimmed)) {
+      const value = Number(trimmed);
+      if (value >= range.min && value <= range.max) return value;
+    }
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a whole number from ${formatRange(range, ' to ')}, got '${text}'.` });
     return z.NEVER;
   });
 
@@ -47,12 +82,14 @@ export const seedField = (name = '--seed') =>
     return z.NEVER;
   });
 
-/** A finite number above 0. */
-export const positiveNumberField = (name: string) =>
+/** A number in `range` (default: the flag's, else any finite number above 0). */
+export const positiveNumberField = (name: string, range?: Range) =>
   raw.transform((text, ctx) => {
-    const value = Number(text);
-    if (Number.isFinite(value) && value > 0) return value;
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be a positive number, got '${text}'.` });
+    const bounds = range ?? optionRanges[name];
+    const value = text.trim() === '' ? Number.NaN : Number(text);
+    if (Number.isFinite(value) && (bounds ? value >= bounds.min && value <= bounds.max : value > 0)) return value;
+    const expected = bounds ? `a number from ${formatRange(bounds, ' to ')}` : 'a positive number';
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} must be ${expected}, got '${text}'.` });
     return z.NEVER;
   });
 
@@ -113,11 +150,13 @@ type Work<O> = (context: Context, options: O, command: Command) => Promise<numbe
 export function run<T>(schema: OptionsSchema<T>, work: Work<T>) {
   return async (...args: unknown[]): Promise<void> => {
     const command = args[args.length - 1] as Command;
-    const globals = command.optsWithGlobals<GlobalOptions>();
+    const globals = command.optsWithGlobals<GlobalOptions & { namespace?: string }>();
     let context: Context | undefined;
     try {
       const options = parseOptions(schema, command.opts(), command);
-      context = await createContext(globals);
+      // --namespace is a flag like --db: the highest layer of the configuration.
+      context = await createContext(globals, globals.namespace !== undefined ? { namespace: globals.namespace } : {});
+      for (const note of context.loaded.notes) context.output.info(note);
       const code = await work(context, options, command);
       process.exitCode = typeof code === 'number' ? code : 0;
     } catch (error) {

@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { createEvent, idSchema, type ShopEvent } from '../domain/events.js';
+import { createEvent, ID_RULE, idProblem, STORE_ID_RULE, type ShopEvent } from '../domain/events.js';
+import { LIMITS } from '../domain/limits.js';
 import { UsageError } from '../errors.js';
 import { context as eventContext } from '../services/make.js';
+import { inCatalogue } from '../services/stock.js';
 import { createRuntime } from '../services/runtime.js';
 import type { Context } from '../services/context.js';
-import { examples, flagField, nonNegativeIntField, positiveIntField, run, viaField, viaOption } from './shared.js';
+import { examples, flagField, intField, run, viaField, viaOption, withRange } from './shared.js';
 import { writeEvents } from './write.js';
 
 // --sku (and --quantity or --level) are required by commander, which names what is missing.
@@ -15,19 +17,28 @@ const stockChangeOptions = z.object({
   via: viaField,
   json: flagField,
 });
-export const stockReceiveOptionsSchema = stockChangeOptions.extend({ quantity: positiveIntField('--quantity') });
+export const stockReceiveOptionsSchema = stockChangeOptions.extend({ quantity: intField('--quantity', LIMITS.stockQuantity) });
 export const stockSellOptionsSchema = stockReceiveOptionsSchema;
-export const stockCountOptionsSchema = stockChangeOptions.extend({ level: nonNegativeIntField('--level') });
+export const stockCountOptionsSchema = stockChangeOptions.extend({ level: intField('--level', LIMITS.level) });
 type StockChangeOptions = z.infer<typeof stockChangeOptions>;
 
-function idOf(value: string, flag: string): string {
-  if (!idSchema.safeParse(value).success) throw new UsageError(`${flag}: '${value}' is not a valid id (letters, digits, _ and -, at most 64)`);
-  return value;
+/** The id a flag gives (surrounding spaces dropped, as a CSV import drops them), or a usage error naming the rule. */
+function idOf(value: string, flag: string, kind: 'id' | 'store'): string {
+  const id = value.trim();
+  const problem = idProblem(id, kind);
+  if (problem) throw new UsageError(`${flag}: '${value}' is not a valid ${kind === 'store' ? 'store id' : 'SKU'}: ${problem}`, { suggestion: `An id has ${kind === 'store' ? STORE_ID_RULE : ID_RULE}.` });
+  return id;
 }
 
 async function writeOne(context: Context, options: StockChangeOptions, build: (store: string, sku: string) => ShopEvent): Promise<number> {
-  const store = idOf(options.store ?? context.config.inventory.defaultStore, '--store');
-  const sku = idOf(options.sku, '--sku');
+  const store = idOf(options.store ?? context.config.inventory.defaultStore, '--store', 'store');
+  const sku = idOf(options.sku, '--sku', 'id');
+  // Stock can be recorded for a SKU the catalogue does not have (the stock manager's import
+  // creates items on first receipt): accepted, with a warning. The catalogue is in MongoDB, so
+  // only --via db (connected anyway) looks; --via kafka needs no database and does not.
+  if (options.via === 'db' && !(await inCatalogue((await context.database()).db, sku))) {
+    context.output.warn(`${sku} is not in the catalogue: stock is recorded for it all the same (\`shopctl list stock\` marks it)`);
+  }
   const event = build(store, sku);
   return writeEvents(context, { what: 'stock changes', via: options.via, total: 1, chunks: [[event]], json: options.json });
 }
@@ -51,7 +62,7 @@ export function stockCommand(): Command {
 
   stock.addCommand(
     stockSubcommand('receive', 'goods received: the level goes up')
-      .requiredOption('--quantity <n>', 'units received')
+      .requiredOption('--quantity <n>', withRange('units received', LIMITS.stockQuantity))
       .addHelpText('after', examples('shopctl stock receive --store berlin --sku SKU-4F7QX2AB --quantity 40 --via kafka'))
       .action(
         run(stockReceiveOptionsSchema, (context, options) =>
@@ -63,7 +74,7 @@ export function stockCommand(): Command {
   );
   stock.addCommand(
     stockSubcommand('sell', 'a sale at the store: the level goes down, never below zero')
-      .requiredOption('--quantity <n>', 'units sold')
+      .requiredOption('--quantity <n>', withRange('units sold', LIMITS.stockQuantity))
       .addHelpText('after', examples('shopctl stock sell --store berlin --sku SKU-4F7QX2AB --quantity 3 --via db'))
       .action(
         run(stockSellOptionsSchema, (context, options) =>
@@ -75,7 +86,7 @@ export function stockCommand(): Command {
   );
   stock.addCommand(
     stockSubcommand('count', 'a stock count: sets the absolute level (kept in the history)')
-      .requiredOption('--level <n>', 'units counted on the shelf')
+      .requiredOption('--level <n>', withRange('units counted on the shelf', LIMITS.level))
       .addHelpText('after', examples('shopctl stock count --store berlin --sku SKU-4F7QX2AB --level 37'))
       .action(
         run(stockCountOptionsSchema, (context, options) =>

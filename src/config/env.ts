@@ -23,6 +23,7 @@ const boolean: Parser = (raw, variable) => {
 
 // Every SHOPCTL_* variable shopctl reads, and the configuration key it sets.
 export const envVariables: Readonly<Record<string, { path: readonly string[]; parse: Parser }>> = {
+  SHOPCTL_NAMESPACE: { path: ['namespace'], parse: text },
   SHOPCTL_KAFKA_BROKERS: { path: ['kafka', 'brokers'], parse: list },
   SHOPCTL_KAFKA_CLIENT_ID: { path: ['kafka', 'clientId'], parse: text },
   SHOPCTL_KAFKA_GROUP_ID: { path: ['kafka', 'groupId'], parse: text },

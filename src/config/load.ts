@@ -29,21 +29,27 @@ export interface LoadConfigOptions {
 }
 
 export interface LoadedConfig {
+  /** Effective: with a namespace, its topics, consumer group and database are the namespaced ones. */
   config: Config;
-  /** The file the configuration came from, if any. */
+  /** The file the configuration came from, if any (an empty file counts: it was read). */
   file: string | null;
   /** For each key path ("kafka.brokers"), where its effective value came from. */
   sources: Record<string, string>;
+  /** Things a person should know about how the configuration was read (one line each, for stderr). */
+  notes: string[];
 }
 
 interface Layer {
   label: string;
   value: Record<string, unknown>;
+  /** A file with no settings in it (nothing, or only comments). */
+  empty?: boolean;
 }
 
 const yamlLoader: Loader = (filepath, content) => {
   try {
-    return parseYaml(content) as unknown;
+    // Only comments parse to null, which cosmiconfig takes for "no file": undefined is "empty".
+    return (parseYaml(content) as unknown) ?? undefined;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new ConfigError(`${filepath}: not valid YAML: ${reason}`, { cause: error });
@@ -54,6 +60,8 @@ async function readConfigFile(options: LoadConfigOptions): Promise<Layer | null>
   const explorer = cosmiconfig(MODULE_NAME, {
     searchPlaces,
     searchStrategy: 'none',
+    // An empty config.yaml is found and used (with defaults), not skipped for the next place.
+    ignoreEmptySearchPlaces: false,
     loaders: { '.yaml': yamlLoader, '.yml': yamlLoader, noExt: yamlLoader },
   });
   const cwd = options.cwd ?? process.cwd();
@@ -73,13 +81,16 @@ async function readConfigFile(options: LoadConfigOptions): Promise<Layer | null>
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError(`Could not read the config file: ${reason}`, { cause: error });
   }
-  if (!result || result.isEmpty) return null;
-  const value: unknown = result.config;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError(`${result.filepath}: expected a mapping of settings at the top level`);
-  }
+  if (!result) return null;
   const relative = path.relative(cwd, result.filepath);
   const shown = relative && !relative.startsWith('..') ? relative : result.filepath;
+  // An empty file (or one with only comments) is still the file that was asked for or found: it
+  // is used, with every setting at its default, and is not mistaken for "no file found".
+  const value: unknown = result.config;
+  if (result.isEmpty || value === null || value === undefined) return { label: `file ${shown}`, value: {}, empty: true };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${result.filepath}: expected a mapping of settings at the top level`);
+  }
   return { label: `file ${shown}`, value: value as Record<string, unknown> };
 }
 
@@ -92,16 +103,51 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer.value), {});
   const sources = describeSources(layers);
+  const fileName = file ? file.label.replace(/^file /, '') : null;
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    const details = parsed.error.issues.flatMap((issue) => formatIssue(issue, sources));
-    const fromFile = file && details.every((detail) => detail.includes(`(from ${file.label})`));
-    throw new ConfigError(fromFile ? `Invalid configuration in ${file.label.replace(/^file /, '')}` : 'Invalid configuration', {
-      details,
-      suggestion: 'Fix the keys listed above; `shopctl config show` prints the effective configuration.',
-    });
-  }
-  return { config: parsed.data, file: file ? file.label.replace(/^file /, '') : null, sources };
+  if (!parsed.success) throw invalid(parsed.error.issues, sources, file);
+  const config = withNamespace(parsed.data, sources);
+  // The namespaced names must still be valid names (a long namespace can make one too long).
+  const resolved = configSchema.safeParse(config);
+  if (!resolved.success) throw invalid(resolved.error.issues, sources, file);
+  const notes = file?.empty ? [`config: ${fileName} is empty; using defaults`] : [];
+  return { config: resolved.data, file: fileName, sources, notes };
+}
+
+function invalid(issues: readonly ZodIssue[], sources: Record<string, string>, file: Layer | null): ConfigError {
+  const details = issues.flatMap((issue) => formatIssue(issue, sources));
+  const fromFile = file && details.every((detail) => detail.includes(`(from ${file.label})`));
+  return new ConfigError(fromFile ? `Invalid configuration in ${file.label.replace(/^file /, '')}` : 'Invalid configuration', {
+    details,
+    suggestion: 'Fix the keys listed above; `shopctl config show` prints the effective configuration.',
+  });
+}
+
+/**
+ * The names a namespace gives: every Kafka topic `NS.<topic>`, the consumer group `NS.<group>`,
+ * the database `<db>_NS` (database names cannot hold '.'). The namespace applies to whatever
+ * names are configured, from any layer (an explicit --db or topic too): it is always a space of
+ * its own, never one of the names without it.
+ */
+export function namespacedNames(namespace: string, names: { topics: Record<string, string>; groupId: string; db: string }) {
+  return {
+    topics: Object.fromEntries(Object.entries(names.topics).map(([key, topic]) => [key, `${namespace}.${topic}`])),
+    groupId: `${namespace}.${names.groupId}`,
+    db: `${names.db}_${namespace}`,
+  };
+}
+
+function withNamespace(config: Config, sources: Record<string, string>): Config {
+  const { namespace } = config;
+  if (namespace === null) return config;
+  const names = namespacedNames(namespace, { topics: config.kafka.topics, groupId: config.kafka.groupId, db: config.mongodb.db });
+  const keys = [...Object.keys(config.kafka.topics).map((key) => `kafka.topics.${key}`), 'kafka.groupId', 'mongodb.db'];
+  for (const key of keys) sources[key] = `${sources[key] ?? 'default'} + namespace`;
+  return {
+    ...config,
+    kafka: { ...config.kafka, groupId: names.groupId, topics: names.topics as Config['kafka']['topics'] },
+    mongodb: { ...config.mongodb, db: names.db },
+  };
 }
 
 function formatIssue(issue: ZodIssue, sources: Record<string, string>): string[] {
@@ -120,15 +166,23 @@ function formatIssue(issue: ZodIssue, sources: Record<string, string>): string[]
 
 function originOf(issuePath: readonly PropertyKey[], sources: Record<string, string>): string | undefined {
   const keys = issuePath.filter((part): part is string => typeof part === 'string');
+  // A section (an unknown `kafak:` with keys under it) has no source of its own: its leaves do.
+  const whole = keys.join('.');
+  const below = whole ? Object.entries(sources).find(([key]) => key.startsWith(`${whole}.`)) : undefined;
+  if (below && sources[whole] === undefined) return labelOf(below[1], below[0]);
   for (let length = keys.length; length > 0; length -= 1) {
-    const source = sources[keys.slice(0, length).join('.')];
-    if (source === 'env') {
-      const variable = Object.entries(envVariables).find(([, spec]) => spec.path.join('.') === keys.slice(0, length).join('.'));
-      return variable ? variable[0] : 'environment';
-    }
-    if (source) return source;
+    const key = keys.slice(0, length).join('.');
+    const source = sources[key];
+    if (source) return labelOf(source, key);
   }
   return undefined;
+}
+
+/** A source as an issue names it: the file, the flag layer, or the SHOPCTL_* variable. */
+function labelOf(source: string, key: string): string {
+  if (source !== 'env') return source;
+  const variable = Object.entries(envVariables).find(([, spec]) => spec.path.join('.') === key);
+  return variable ? variable[0] : 'environment';
 }
 
 export function formatPath(parts: readonly PropertyKey[]): string {

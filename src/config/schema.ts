@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { idProblem, ID_RULE, STORE_ID_RULE } from '../domain/events.js';
 import { MAX_SEED } from '../domain/generators.js';
+import { formatRange, LIMITS, type Range } from '../domain/limits.js';
 
 const hostPort = z
   .string()
@@ -9,6 +11,23 @@ const hostPort = z
 const topicName = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,249}$/, "expected a Kafka topic name (letters, digits, '.', '_', '-')");
+
+const inRange = (range: Range) =>
+  z
+    .number()
+    .int()
+    .min(range.min, `expected a whole number from ${formatRange(range, ' to ')}`)
+    .max(range.max, `expected a whole number from ${formatRange(range, ' to ')}`);
+
+const id = (kind: 'id' | 'store') =>
+  z.string().superRefine((value, ctx) => {
+    const problem = idProblem(value, kind);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid ${kind === 'store' ? 'store id' : 'SKU'}, ${problem} (${kind === 'store' ? STORE_ID_RULE : ID_RULE})` });
+  });
+
+/** A private sandbox: letters, digits, '-' and '_' (it becomes part of topic, group and database names). */
+export const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,40}$/;
+export const NAMESPACE_RULE = "1-40 letters, digits, '-' or '_'";
 
 const saslSchema = z
   .object({
@@ -20,6 +39,10 @@ const saslSchema = z
 
 export const configSchema = z
   .object({
+    namespace: z
+      .string()
+      .refine((value) => NAMESPACE_PATTERN.test(value), (value) => ({ message: `'${value}' is not a namespace: expected ${NAMESPACE_RULE}` }))
+      .nullable(),
     kafka: z
       .object({
         brokers: z.array(hostPort).min(1, 'expected at least one broker'),
@@ -52,9 +75,9 @@ export const configSchema = z
       .strict(),
     generate: z
       .object({
-        customers: z.number().int().positive(),
-        products: z.number().int().positive(),
-        purchases: z.number().int().positive(),
+        customers: inRange(LIMITS.count),
+        products: inRange(LIMITS.count),
+        purchases: inRange(LIMITS.count),
         seed: z.number().int().nonnegative().max(MAX_SEED, `expected at most ${MAX_SEED} (Faker seeds have 32 bits)`).nullable(),
         locale: z.string().min(2),
         currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as EUR'),
@@ -68,10 +91,10 @@ export const configSchema = z
       .strict(),
     inventory: z
       .object({
-        defaultStore: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a store id (letters, digits, _ and -)'),
-        lowStockThreshold: z.number().int().nonnegative(),
-        thresholds: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a SKU'), z.number().int().nonnegative()),
-        initialStock: z.number().int().nonnegative(),
+        defaultStore: id('store'),
+        lowStockThreshold: inRange(LIMITS.level),
+        thresholds: z.record(id('id'), inRange(LIMITS.level)),
+        initialStock: inRange(LIMITS.stock),
       })
       .strict(),
   })
@@ -80,6 +103,7 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 
 export const defaultConfig: Config = {
+  namespace: null,
   kafka: {
     brokers: ['127.0.0.1:19092'],
     clientId: 'shopctl',

@@ -28,6 +28,7 @@ export class CsvReader {
   private line = 1;
   private skipping = false;
   private started = false;
+  private encodingChecked = false;
 
   constructor(private readonly maxRecordChars = MAX_RECORD_CHARS) {}
 
@@ -47,6 +48,18 @@ export class CsvReader {
   }
 
   private drain(final: boolean): CsvRecord[] {
+    const out = this.readRecords(final);
+    const [first] = out;
+    if (first && !this.encodingChecked) {
+      // The first record (the header) tells a UTF-16 file read as UTF-8: NULs every other byte.
+      this.encodingChecked = true;
+      const encoding = utf16Of(first.raw);
+      if (encoding) first.problem = { code: 'bad_encoding', message: `${encoding}, not UTF-8` };
+    }
+    return out;
+  }
+
+  private readRecords(final: boolean): CsvRecord[] {
     const out: CsvRecord[] = [];
     const max = this.maxRecordChars;
     for (;;) {
@@ -107,6 +120,32 @@ export class CsvReader {
     this.pos = lineEnd + 1;
     this.line += 1;
   }
+}
+
+/**
+ * 'UTF-16 LE' or 'UTF-16 BE' when `text` is UTF-16 decoded as UTF-8, else null: a byte-order mark
+ * (FF FE or FE FF, each decoded as two U+FFFD) followed by NULs, or, without one, a NUL in every
+ * other character (the high byte of each ASCII character). Which of each pair is NUL gives the
+ * byte order.
+ */
+export function utf16Of(text: string): 'UTF-16 LE' | 'UTF-16 BE' | null {
+  const stripped = text.replace(/^\uFEFF|^\uFFFD\uFFFD/, '');
+  const bom = stripped.length !== text.length;
+  const body = stripped.slice(0, 400);
+  if (body.length < 2) return null;
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < body.length; i += 1) {
+    if (body.charCodeAt(i) !== 0) continue;
+    if (i % 2 === 0) even += 1;
+    else odd += 1;
+  }
+  const pairs = Math.floor(body.length / 2);
+  // With a mark one NUL says enough; without one, most pairs must have one.
+  const needed = bom ? 1 : Math.max(1, Math.floor(pairs * 0.6));
+  if (odd >= needed && odd > even) return 'UTF-16 LE';
+  if (even >= needed && even > odd) return 'UTF-16 BE';
+  return null;
 }
 
 const stripCr = (text: string): string => (text.endsWith('\r') ? text.slice(0, -1) : text);

@@ -1,10 +1,38 @@
 import { z } from 'zod';
 import { moneySchema } from './money.js';
 
-// Identifiers that become document ids, map keys or Kafka keys: no '.', no '$', no spaces.
-export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or - (1-64 characters)');
+// Identifiers (SKUs, stores, customers) are the stock manager's own text: `Store 12`, `SKU.1`,
+// `münchen`. They are only ever values (document ids, query values, Kafka keys), never field
+// names, so nearly any text will do. Refused: control characters; surrounding spaces (two
+// spellings of one id would be two stock levels); '$' (MongoDB reads a string starting with it
+// as a field path inside aggregation expressions: kept out so an id stays data wherever it goes).
+// A store id has no ':' or '/' either: they separate the store from the SKU in stock keys
+// (`store:sku`) and subjects (`stock/store/sku`), so store `a:b` with SKU `c` and store `a` with
+// SKU `b:c` would otherwise share one stock level.
+export const MAX_ID_LENGTH = 200;
+export const ID_RULE = `1-${MAX_ID_LENGTH} characters; no control characters, '$' or surrounding spaces`;
+export const STORE_ID_RULE = `${ID_RULE}; no ':' or '/'`;
+// eslint-disable-next-line no-control-regex
+const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
+/** Why `value` is not an id (`store`: by the store rule), or null when it is one. */
+export function idProblem(value: string, kind: 'id' | 'store' = 'id'): string | null {
+  if (value.length === 0) return 'empty';
+  if (value.length > MAX_ID_LENGTH) return `longer than ${MAX_ID_LENGTH} characters`;
+  if (controlCharacter.test(value)) return 'contains a control character';
+  if (value.trim() !== value) return 'has surrounding spaces';
+  if (value.includes('$')) return "contains '$'";
+  if (kind === 'store' && /[:/]/.test(value)) return "contains ':' or '/' (they separate store and SKU in stock keys)";
+  return null;
+}
+export const idSchema = z.string().superRefine((value, ctx) => {
+  const problem = idProblem(value);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid id (${ID_RULE}): ${problem}` });
+});
 export const skuSchema = idSchema;
-export const storeIdSchema = idSchema;
+export const storeIdSchema = z.string().superRefine((value, ctx) => {
+  const problem = idProblem(value, 'store');
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid store id (${STORE_ID_RULE}): ${problem}` });
+});
 
 const addressSchema = z
   .object({

@@ -2,6 +2,7 @@
 // them) with a message for people.
 
 export const reasonCodes = [
+  'bad_encoding',
   'wrong_column_count',
   'bad_quotes',
   'line_too_long',

@@ -1,4 +1,5 @@
-import { createEvent, idSchema, type StockReceived, type StockSold } from './events.js';
+import { createEvent, ID_RULE, idProblem as idRuleProblem, STORE_ID_RULE, type StockReceived, type StockSold } from './events.js';
+import { MAX_STOCK_UNITS } from './limits.js';
 import type { CsvRecord } from './csv-reader.js';
 import { parseImportDate } from './import-date.js';
 import type { RowReason } from './import-reasons.js';
@@ -49,14 +50,15 @@ const eventTypes: Readonly<Record<string, MovementRow['type']>> = {
   sale: 'shop.stock.sold.v1',
 };
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const MAX_QUANTITY = 1_000_000_000;
+export const MAX_QUANTITY = MAX_STOCK_UNITS;
 
 const trim = (value: string): string => value.replace(/^[ \t]+|[ \t]+$/g, '');
 
 /**
  * Checks the six fields of one row (surrounding spaces and tabs are ignored) and returns the
- * row, or every reason it fails. Values are data only: identifiers must match the id pattern,
- * so nothing like `$where` or `{"$gt":""}` can reach MongoDB.
+ * row, or every reason it fails. Values are data only: identifiers follow the id rule of
+ * domain/events.ts (any text without control characters or '$'), so nothing like `$where` or
+ * `{"$gt":""}` can reach MongoDB.
  */
 export function validateFields(fields: readonly string[]): RowResult {
   if (fields.length !== IMPORT_HEADER.length) {
@@ -75,9 +77,9 @@ export function validateFields(fields: readonly string[]): RowResult {
   if (time === null) {
     reasons.push({ code: 'bad_date', message: date === '' ? 'date: empty' : 'date: not a date (YYYY-MM-DD) or ISO 8601 date-time' });
   }
-  const storeProblem = idProblem('store_number', store);
+  const storeProblem = idProblem('store_number', store, 'store');
   if (storeProblem) reasons.push({ code: 'bad_store', message: storeProblem });
-  const itemProblem = idProblem('item_number', item);
+  const itemProblem = idProblem('item_number', item, 'id');
   if (itemProblem) reasons.push({ code: 'bad_item', message: itemProblem });
   const quantity = parseQuantity(value);
   if (typeof quantity === 'string') reasons.push({ code: 'bad_value', message: quantity });
@@ -87,10 +89,11 @@ export function validateFields(fields: readonly string[]): RowResult {
 
 const excerpt = (value: string): string => (value.length > 20 ? `${value.slice(0, 20)}…` : value);
 
-function idProblem(column: string, value: string): string | null {
-  if (value === '') return `${column}: empty`;
-  if (idSchema.safeParse(value).success) return null;
-  return `${column}: not a valid id (letters, digits, _ and -, at most 64)`;
+function idProblem(column: string, value: string, kind: 'id' | 'store'): string | null {
+  const problem = idRuleProblem(value, kind);
+  if (problem === null) return null;
+  if (problem === 'empty') return `${column}: empty`;
+  return `${column}: not a valid id, ${problem} (${kind === 'store' ? STORE_ID_RULE : ID_RULE})`;
 }
 
 function parseQuantity(value: string): number | string {

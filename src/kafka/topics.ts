@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Stream } from '../domain/routing.js';
+import { ConfigError, ShopctlError } from '../errors.js';
 import { connectOrExplain } from './client.js';
 
 export function topicOf(config: Config, stream: Stream): string {
@@ -30,15 +31,19 @@ export async function ensureTopics(admin: Admin, config: Config, topics = allTop
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((topic) => !existing.has(topic));
   if (missing.length > 0) {
-    await admin.createTopics({
-      // kafkajs's own wait tolerates only LEADER_NOT_AVAILABLE; see topicsWithLeaders.
-      waitForLeaders: false,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: config.kafka.partitions,
-        replicationFactor: config.kafka.replicationFactor,
-      })),
-    });
+    try {
+      await admin.createTopics({
+        // kafkajs's own wait tolerates only LEADER_NOT_AVAILABLE; see topicsWithLeaders.
+        waitForLeaders: false,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: config.kafka.partitions,
+          replicationFactor: config.kafka.replicationFactor,
+        })),
+      });
+    } catch (error) {
+      throw await explainCreateFailure(admin, config, error);
+    }
   }
   const metadata = await topicsWithLeaders(admin, topics);
   return metadata.topics.map((topic) => ({
@@ -46,6 +51,64 @@ export async function ensureTopics(admin: Admin, config: Config, topics = allTop
     created: missing.includes(topic.name),
     partitions: topic.partitions.length,
   }));
+}
+
+interface TopicError {
+  topic: string;
+  type: string;
+  message: string;
+}
+
+// kafkajs reports refused topics as a KafkaJSAggregateError ("Topic creation errors") holding one
+// KafkaJSCreateTopicError per topic (its `type` is the broker's code), on its own or wrapped.
+function topicErrorsOf(error: unknown, depth = 0): TopicError[] {
+  if (!(error instanceof Error) || depth > 5) return [];
+  const { errors, cause, originalError } = error as Error & { errors?: unknown; originalError?: unknown };
+  if (Array.isArray(errors)) {
+    return errors
+      .filter((e): e is Error & { topic: string; type?: string } => e instanceof Error && typeof (e as { topic?: unknown }).topic === 'string')
+      .map((e) => ({ topic: e.topic, type: e.type ?? e.name, message: e.message }));
+  }
+  return topicErrorsOf(cause ?? originalError, depth + 1);
+}
+
+/**
+ * A topic the broker refused to create, named with why: a replication factor above the brokers
+ * there are is a configuration error (exit 2, like any invalid setting) saying how many there are.
+ */
+async function explainCreateFailure(admin: Admin, config: Config, error: unknown): Promise<unknown> {
+  const refused = topicErrorsOf(error).filter((e) => e.type !== 'TOPIC_ALREADY_EXISTS');
+  if (refused.length === 0) return error;
+  const names = (list: TopicError[]) => `${list[0]!.topic}${list.length > 1 ? ` (and ${list.length - 1} more)` : ''}`;
+  // One line for the topics refused: each with its code when they differ.
+  const sameType = refused.every((e) => e.type === refused[0]!.type);
+  const details = refused.length > 1 ? [`not created: ${refused.map((e) => (sameType ? e.topic : `${e.topic} (${e.type})`)).join(', ')}`] : [];
+  const factor = refused.filter((e) => e.type === 'INVALID_REPLICATION_FACTOR');
+  if (factor.length > 0) {
+    const brokers = await admin
+      .describeCluster()
+      .then((cluster) => cluster.brokers.length)
+      .catch(() => null);
+    const { replicationFactor } = config.kafka;
+    const available = brokers === null ? 'more than the brokers available' : `> ${brokers} broker${brokers === 1 ? '' : 's'} available`;
+    return new ConfigError(`Cannot create topic ${names(factor)}: replication factor ${replicationFactor} ${available}`, {
+      details,
+      suggestion: `Set kafka.replicationFactor to ${brokers ?? 'the number of brokers'} or less (in the config file; \`shopctl config show\` says where it is set).`,
+      cause: error,
+    });
+  }
+  const [first] = refused;
+  const invalidSetting = first!.type === 'INVALID_PARTITIONS' || first!.type === 'INVALID_CONFIG';
+  const reason = `${first!.message} (${first!.type})`;
+  if (invalidSetting) {
+    return new ConfigError(`Cannot create topic ${names(refused)}: ${reason}`, { details, suggestion: 'Check kafka.partitions and kafka.replicationFactor (`shopctl config show`).', cause: error });
+  }
+  return new ShopctlError(`Cannot create topic ${names(refused)}: ${reason}`, {
+    code: 'KAFKA_TOPIC_NOT_CREATED',
+    details,
+    suggestion: 'Create the topics with an account allowed to (`shopctl topics create`), or check the broker log.',
+    cause: error,
+  });
 }
 
 const SETTLE_MS = 30_000;

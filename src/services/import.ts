@@ -254,6 +254,9 @@ export async function importFile(file: string, options: ImportOptions): Promise<
 
 function checkHeader(file: string, record: CsvRecord | undefined): void {
   if (!record) throw new UnusableFileError(`${file} is empty: no header line`, headerHint);
+  if (record.problem?.code === 'bad_encoding') {
+    throw new UnusableFileError(`${file} is ${record.problem.message}; save it as UTF-8`, 'In Excel: Save As > "CSV UTF-8 (Comma delimited)"; or: iconv -f UTF-16 -t UTF-8 FILE > FILE-utf8.csv');
+  }
   const problems = record.problem ? [record.problem.message] : headerProblems(record.fields);
   if (problems.length > 0) {
     throw new UnusableFileError(`${file}: the header is not ${IMPORT_HEADER.join(',')} (${problems.join('; ')})`, headerHint);

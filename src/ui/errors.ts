@@ -30,5 +30,21 @@ function debugCause(error: unknown, output: Output): void {
     output.info(error.stack ?? error.message);
     const { cause } = error;
     if (cause) output.info(`cause: ${cause instanceof Error ? (cause.stack ?? cause.message) : JSON.stringify(cause)}`);
+    for (const inner of innerErrors(error)) output.info(`  inner: ${inner}`);
   }
+}
+
+// An aggregate (kafkajs's "Topic creation errors", AggregateError) says nothing until its parts are
+// shown: each with its name, broker code and topic when it has them.
+function innerErrors(error: Error, depth = 0): string[] {
+  if (depth > 3) return [];
+  const { errors, cause } = error as Error & { errors?: unknown };
+  const own = Array.isArray(errors)
+    ? errors.map((inner: unknown) => {
+        if (!(inner instanceof Error)) return JSON.stringify(inner);
+        const { type, topic } = inner as Error & { type?: string; topic?: string };
+        return [inner.name, type, topic].filter(Boolean).join(' ') + `: ${inner.message}`;
+      })
+    : [];
+  return [...own, ...(cause instanceof Error ? innerErrors(cause, depth + 1) : [])];
 }

@@ -298,3 +298,117 @@ describe('redaction', () => {
     expect(config.mongodb.uri).toContain('hunter2');
   });
 });
+
+describe('loadConfig: files that say where a problem is', () => {
+  it('an unknown top-level section names the file and the key path', async () => {
+    await write('config.yaml', 'kafak:\n  brokers: ["127.0.0.1:19092"]\n');
+    const error = await configErrorOf(load());
+    expect(error.message).toBe('Invalid configuration in config.yaml');
+    expect(error.details).toEqual(['kafak (from file config.yaml): unknown key']);
+  });
+
+  it('an unknown key deep in a section names the file given with --config and the whole path', async () => {
+    const file = await write('conf/shop.yaml', 'kafka:\n  topics:\n    custmers:\n      name: x\n');
+    const error = await configErrorOf(load({ configPath: 'conf/shop.yaml' }));
+    expect(error.message).toBe(`Invalid configuration in ${path.join('conf', 'shop.yaml')}`);
+    expect(error.details).toEqual([`kafka.topics.custmers (from file ${path.join('conf', 'shop.yaml')}): unknown key`]);
+    expect(file).toContain('shop.yaml');
+  });
+
+  it('an empty file given with --config is used (defaults) and said so, not "no config file found"', async () => {
+    await write('empty.yaml', '');
+    const loaded = await load({ configPath: 'empty.yaml' });
+    expect(loaded.file).toBe('empty.yaml');
+    expect(loaded.config).toEqual(defaultConfig);
+    expect(loaded.notes).toEqual(['config: empty.yaml is empty; using defaults']);
+  });
+
+  it('a found config.yaml with only comments is used too, and env still applies over it', async () => {
+    await write('config.yaml', '# nothing set yet\n\n');
+    const loaded = await load({ env: { SHOPCTL_MONGODB_DB: 'fromenv' } });
+    expect(loaded.file).toBe('config.yaml');
+    expect(loaded.notes).toEqual(['config: config.yaml is empty; using defaults']);
+    expect(loaded.config.mongodb.db).toBe('fromenv');
+  });
+
+  it('a file with settings has no note', async () => {
+    await write('config.yaml', 'mongodb:\n  db: x\n');
+    expect((await load()).notes).toEqual([]);
+  });
+
+  it('bounds counts and stock settings by the same limits as the options, naming them', async () => {
+    await write('config.yaml', 'generate:\n  customers: 99999999999\ninventory:\n  initialStock: 2000000000\n');
+    const error = await configErrorOf(load());
+    expect(error.details).toEqual([
+      'generate.customers (from file config.yaml): expected a whole number from 1 to 10,000,000',
+      'inventory.initialStock (from file config.yaml): expected a whole number from 0 to 1,000,000,000',
+    ]);
+  });
+
+  it("store and SKU settings follow the id rule: 'Store 12' and 'SKU.1' are fine, a store with ':' is not", async () => {
+    await write('config.yaml', 'inventory:\n  defaultStore: Store 12\n  thresholds: { SKU.1: 3 }\n');
+    const loaded = await load();
+    expect(loaded.config.inventory.defaultStore).toBe('Store 12');
+    expect(loaded.config.inventory.thresholds).toEqual({ 'SKU.1': 3 });
+    await write('config.yaml', 'inventory:\n  defaultStore: "a:b"\n');
+    const error = await configErrorOf(load());
+    expect(error.details[0]).toMatch(/^inventory\.defaultStore \(from file config\.yaml\): not a valid store id, contains ':' or '\/'/);
+  });
+});
+
+describe('namespace', () => {
+  it('is off by default: the configured names as they are', async () => {
+    const { config } = await load();
+    expect(config.namespace).toBeNull();
+    expect(config.kafka.topics).toEqual(defaultConfig.kafka.topics);
+  });
+
+  it('prefixes every topic and the consumer group, and suffixes the database, saying so in the sources', async () => {
+    const loaded = await load({ flags: { namespace: 'trial' } });
+    const { config, sources } = loaded;
+    expect(config.namespace).toBe('trial');
+    expect(Object.values(config.kafka.topics)).toEqual(Object.values(defaultConfig.kafka.topics).map((topic) => `trial.${topic}`));
+    expect(config.kafka.groupId).toBe('trial.shopctl-projector');
+    expect(config.mongodb.db).toBe('shop_trial');
+    expect(sources.namespace).toBe('flag');
+    expect(sources['kafka.topics.inventory']).toBe('default + namespace');
+    expect(sources['mongodb.db']).toBe('default + namespace');
+    // Everything else is untouched.
+    expect(config.kafka.brokers).toEqual(defaultConfig.kafka.brokers);
+    expect(config.kafka.clientId).toBe(defaultConfig.kafka.clientId);
+  });
+
+  it('comes from the file, SHOPCTL_NAMESPACE or --namespace, later wins', async () => {
+    await write('config.yaml', 'namespace: fromfile\n');
+    expect((await load()).config.mongodb.db).toBe('shop_fromfile');
+    expect((await load({ env: { SHOPCTL_NAMESPACE: 'fromenv' } })).config.kafka.groupId).toBe('fromenv.shopctl-projector');
+    const both = await load({ env: { SHOPCTL_NAMESPACE: 'fromenv' }, flags: { namespace: 'fromflag' } });
+    expect(both.config.kafka.topics.dlq).toBe('fromflag.shop.dlq');
+    expect(both.sources.namespace).toBe('flag');
+  });
+
+  it('applies to explicit names too: a namespace is always a space of its own', async () => {
+    await write('config.yaml', 'kafka:\n  topics:\n    customers: mine.customers\nmongodb:\n  db: mine\n');
+    const { config, sources } = await load({ flags: { namespace: 'a', mongodb: { db: 'flagdb' } } });
+    expect(config.kafka.topics.customers).toBe('a.mine.customers');
+    expect(sources['kafka.topics.customers']).toBe('file config.yaml + namespace');
+    expect(config.mongodb.db).toBe('flagdb_a');
+    expect(sources['mongodb.db']).toBe('flag + namespace');
+  });
+
+  it('is validated: letters, digits, - and _ only, with a message naming the value and where it came from', async () => {
+    for (const bad of ['has space', 'dot.ted', 'slash/x', '', 'x'.repeat(41)]) {
+      const error = await configErrorOf(load({ flags: { namespace: bad } }));
+      expect(error.details, bad).toEqual([`namespace (from flag): '${bad}' is not a namespace: expected 1-40 letters, digits, '-' or '_'`]);
+    }
+    const fromEnv = await configErrorOf(load({ env: { SHOPCTL_NAMESPACE: 'a.b' } }));
+    expect(fromEnv.details[0]).toMatch(/^namespace \(from SHOPCTL_NAMESPACE\)/);
+    expect((await load({ flags: { namespace: 'Trial_2-x' } })).config.mongodb.db).toBe('shop_Trial_2-x');
+  });
+
+  it('a namespace that makes a name too long is refused, naming that name', async () => {
+    await write('config.yaml', `mongodb:\n  db: ${'d'.repeat(40)}\n`);
+    const error = await configErrorOf(load({ flags: { namespace: 'n'.repeat(30) } }));
+    expect(error.details[0]).toMatch(/^mongodb\.db \(from file config\.yaml \+ namespace\): expected a database name/);
+  });
+});

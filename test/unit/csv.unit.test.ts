@@ -17,6 +17,7 @@ import {
   type CsvRecord,
   type ReasonCode,
 } from '../../src/domain/csv.js';
+import { utf16Of } from '../../src/domain/csv-reader.js';
 import type { ShopEvent } from '../../src/domain/events.js';
 import { checkImportFile, importErrorMessage, importFile, UnusableFileError, type ErrorSink, type ImportProblem } from '../../src/services/import.js';
 import { isEncoded, type EventSink, type SinkTotals } from '../../src/services/sinks.js';
@@ -144,7 +145,7 @@ describe('row rules', () => {
   });
 
   it('collects every reason a row fails, each with a stable code', () => {
-    const result = validateFields(row('nope', 'return', '2026-02-30', '', 'a b', '1.5'));
+    const result = validateFields(row('nope', 'return', '2026-02-30', '', 'a$b', '1.5'));
     expect(result).toEqual({
       ok: false,
       reasons: [
@@ -152,7 +153,7 @@ describe('row rules', () => {
         { code: 'bad_event_type', message: "event_type: expected incoming or sale, got 'return'" },
         { code: 'bad_date', message: 'date: not a date (YYYY-MM-DD) or ISO 8601 date-time' },
         { code: 'bad_store', message: 'store_number: empty' },
-        { code: 'bad_item', message: 'item_number: not a valid id (letters, digits, _ and -, at most 64)' },
+        { code: 'bad_item', message: "item_number: not a valid id, contains '$' (1-200 characters; no control characters, '$' or surrounding spaces)" },
         { code: 'bad_value', message: 'value: not a positive integer' },
       ],
     });
@@ -180,15 +181,37 @@ describe('row rules', () => {
     for (const eventType of ['Incoming', 'SALE', 'count', 'toString', '__proto__', '']) expect(codes(good({ event_type: eventType }))).toEqual(['bad_event_type']);
   });
 
-  it('accepts ids of letters, digits, _ and - up to 64 characters', () => {
-    expect(codes(good({ store_number: 'A'.repeat(64), item_number: 'a_B-9' }))).toEqual([]);
-    expect(codes(good({ store_number: 'A'.repeat(65) }))).toEqual(['bad_store']);
+  it("accepts the stock manager's ids: any text up to 200 characters without control characters or '$'", () => {
+    for (const id of ['Store 12', 'SKU.1', 'münchen', 'a_B-9', 'Ω-7', 'Lager (Süd) #3', 'sku;drop', 'x'.repeat(200)]) {
+      expect(codes(good({ store_number: id, item_number: id })), id).toEqual([]);
+    }
+    // Surrounding spaces and tabs are not part of the id.
+    expect(validateFields(good({ store_number: ' Store 12\t', item_number: ' SKU.1 ' }))).toMatchObject({ ok: true, row: { store: 'Store 12', sku: 'SKU.1' } });
+    expect(codes(good({ store_number: 'A'.repeat(201) }))).toEqual(['bad_store']);
+    expect(codes(good({ item_number: 'A'.repeat(201) }))).toEqual(['bad_item']);
     expect(codes(good({ transaction_id: `${ID}0` }))).toEqual(['bad_transaction_id']);
     expect(codes(good({ transaction_id: ID.replaceAll('-', '') }))).toEqual(['bad_transaction_id']);
   });
 
-  it('keeps values data, never operators: $-prefixed and JSON values are rejected in every column', () => {
-    for (const attack of ['$where', '$gt', '{"$gt":""}', '{"$ne":null}', 'a.b', '$', 'x$', 'sku;drop', 'ä']) {
+  it('names the rule an id breaks: control characters, \'$\', and for a store \':\' or \'/\'', () => {
+    const message = (fields: string[]) => {
+      const result = validateFields(fields);
+      return result.ok ? [] : result.reasons.map((reason) => reason.message);
+    };
+    expect(message(good({ item_number: 'SKU\u00001' }))).toEqual([
+      "item_number: not a valid id, contains a control character (1-200 characters; no control characters, '$' or surrounding spaces)",
+    ]);
+    expect(message(good({ store_number: 'a:b' }))).toEqual([
+      "store_number: not a valid id, contains ':' or '/' (they separate store and SKU in stock keys) (1-200 characters; no control characters, '$' or surrounding spaces; no ':' or '/')",
+    ]);
+    expect(codes(good({ store_number: 'berlin/1' }))).toEqual(['bad_store']);
+    // A SKU may hold them: the store (without them) comes first in every key.
+    expect(codes(good({ item_number: 'a:b/c' }))).toEqual([]);
+    expect(codes(good({ item_number: 'A'.repeat(300) }))).toEqual(['bad_item']);
+  });
+
+  it('keeps values data, never operators: values with $ are rejected in every column', () => {
+    for (const attack of ['$where', '$gt', '{"$gt":""}', '{"$ne":null}', '$', 'x$']) {
       expect(codes(good({ store_number: attack })), attack).toEqual(['bad_store']);
       expect(codes(good({ item_number: attack })), attack).toEqual(['bad_item']);
       expect(codes(good({ transaction_id: attack })), attack).toEqual(['bad_transaction_id']);
@@ -201,7 +224,9 @@ describe('row rules', () => {
     expect(record!.fields[3]).toBe('{"$gt":""}');
     expect(codes(record!.fields)).toEqual(['bad_store', 'bad_item']);
     const message = validateFields(good({ store_number: '$where' }));
-    expect(!message.ok && message.reasons[0]!.message).toBe('store_number: not a valid id (letters, digits, _ and -, at most 64)');
+    expect(!message.ok && message.reasons[0]!.message).toBe(
+      "store_number: not a valid id, contains '$' (1-200 characters; no control characters, '$' or surrounding spaces; no ':' or '/')",
+    );
   });
 });
 
@@ -296,6 +321,7 @@ describe('one file', () => {
     expect([...reasonCodes].sort()).toEqual(
       [
         'bad_date',
+        'bad_encoding',
         'bad_event_type',
         'bad_item',
         'bad_quotes',
@@ -431,6 +457,30 @@ describe('importFile', () => {
     expect(writes).toEqual([]);
     const headerOnly = await temp('header.csv', `${HEADER}\n`);
     await expect(checkImportFile(headerOnly)).resolves.toBeUndefined();
+  });
+
+  it('names a UTF-16 file (with or without a byte-order mark) instead of calling its header garbled', async () => {
+    const text = `${HEADER}\r\n${line(ID, 'incoming', 1)}\r\n`;
+    const le = Buffer.from(text, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    const cases: Array<[string, Buffer, string]> = [
+      ['le-bom.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), le]), 'UTF-16 LE'],
+      ['be-bom.csv', Buffer.concat([Buffer.from([0xfe, 0xff]), be]), 'UTF-16 BE'],
+      ['le.csv', le, 'UTF-16 LE'],
+      ['be.csv', be, 'UTF-16 BE'],
+    ];
+    for (const [name, bytes, encoding] of cases) {
+      const file = await temp(name, '');
+      await writeFile(file, bytes);
+      await expect(checkImportFile(file), name).rejects.toThrow(`${file} is ${encoding}, not UTF-8; save it as UTF-8`);
+      await expect(importFile(file, { via: 'db', sink: null, errors: null }), name).rejects.toMatchObject({ code: 'IMPORT_FILE_UNUSABLE', exitCode: 2 });
+    }
+    // The same text as UTF-8 (with its BOM too) is fine.
+    const utf8 = await temp('utf8.csv', `\uFEFF${text}`);
+    await expect(checkImportFile(utf8)).resolves.toBeUndefined();
+    // One stray NUL in a UTF-8 header is a bad header, not UTF-16.
+    expect(utf16Of(`${HEADER.slice(0, 10)}\u0000${HEADER.slice(10)}`)).toBeNull();
+    expect(utf16Of('\uFFFD\uFFFDa\u0000b\u0000')).toBe('UTF-16 LE');
   });
 
   it('stops between chunks when told to, and says so', async () => {
