@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { startConsuming, type ProjectorTotals } from '../services/consume.js';
 import { createProgress } from '../ui/progress.js';
-import { examples, flagField, positiveIntField, positiveNumberField, run } from './shared.js';
+import { describeRefusals, tallyRefusals } from '../ui/write-summary.js';
+import { examples, flagField, positiveIntField, positiveNumberField, rangeHelp, run } from './shared.js';
 
 export const consumeOptionsSchema = z.object({
   group: z.string().optional(),
@@ -21,8 +22,8 @@ export function consumeCommand(): Command {
     .description('project Kafka events into MongoDB (long-running; Ctrl-C finishes the batch and exits)')
     .option('--group <id>', 'consumer group id (default: kafka.groupId); more processes with one group share the partitions')
     .option('--from-beginning', 'rewind the group to the oldest event first (a replay; without it the group resumes where it stopped, and a new group starts at the oldest event)')
-    .option('--until-idle <seconds>', 'exit once no event arrived for this long (for scripts and tests)')
-    .option('--max-events <n>', 'exit after this many events')
+    .option('--until-idle <seconds>', rangeHelp('--until-idle', 'exit once no event arrived for this long (for scripts and tests)'))
+    .option('--max-events <n>', rangeHelp('--max-events', 'exit after this many events'))
     .option('--json', 'print the final totals as JSON')
     .addHelpText(
       'after',
@@ -47,8 +48,15 @@ export function consumeCommand(): Command {
         try {
           const totals = await projector.done;
           const elapsedMs = Date.now() - started;
-          if (options.json) output.json({ groupId, ...totals, elapsedMs });
-          else progress?.succeed(`stopped: ${describe(totals)} in ${(elapsedMs / 1000).toFixed(1)}s`);
+          // Refused: events whose last attempt in this run was refused (dead-lettered, or still
+          // waiting for a retry), by reason, each event once.
+          const refused = tallyRefusals(projector.refusals().values());
+          if (options.json) output.json({ groupId, ...totals, refused, elapsedMs });
+          else {
+            progress?.succeed(`stopped: ${describe(totals)} in ${(elapsedMs / 1000).toFixed(1)}s`);
+            const said = describeRefusals(refused);
+            if (said) output.data(`  ${said}`);
+          }
           return 0;
         } finally {
           process.off('SIGINT', onSignal);

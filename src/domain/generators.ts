@@ -71,20 +71,117 @@ export interface CatalogEntry {
   price: Money;
 }
 
+/** The quantities of random purchases: from min to max units, both included. */
+export interface QuantityRange {
+  min: number;
+  max: number;
+}
+
+/** What a random purchase's quantity is drawn from when none is asked for. */
+export const DEFAULT_QUANTITY: Readonly<QuantityRange> = { min: 1, max: 10 };
+
 export interface RandomPurchaseOptions {
   customers: readonly string[];
   products: readonly CatalogEntry[];
   store: string;
+  /** Default 1 to `maxQuantity` (default 10). */
+  quantity?: QuantityRange;
   maxQuantity?: number;
 }
 
+/** A purchase of any product, whatever is in stock (the store may refuse it). */
 export function generatePurchase(faker: Faker, options: RandomPurchaseOptions): PurchaseData {
   const product = faker.helpers.arrayElement(options.products);
+  const quantity = options.quantity ?? { min: DEFAULT_QUANTITY.min, max: options.maxQuantity ?? DEFAULT_QUANTITY.max };
   return {
     customerId: faker.helpers.arrayElement(options.customers),
     sku: product.sku,
     store: options.store,
-    quantity: faker.number.int({ min: 1, max: options.maxQuantity ?? 10 }),
+    quantity: faker.number.int(quantity),
     unitPrice: { ...product.price },
+  };
+}
+
+export interface ShopperOptions {
+  customers: readonly string[];
+  products: readonly CatalogEntry[];
+  store: string;
+  quantity: QuantityRange;
+  /** Units of each SKU at the store when the run starts (a SKU not listed has none). */
+  stock: Iterable<readonly [string, number]>;
+}
+
+/**
+ * Random shoppers who buy what the store has: one purchase at a time, of a product with at least
+ * `quantity.min` units left in a running model of the store's stock (decremented by every
+ * purchase made), so that one run never asks for more than the stock it started from. A drawn
+ * quantity above what is left is cut to what is left (never below `quantity.min`).
+ */
+export interface Shopper {
+  /**
+   * The next purchase, or null when no product has `quantity.min` units left (nothing is drawn
+   * then). `again`: the purchase made at this position before (a run completed after a crash),
+   * made again as it was, with the same draws consumed, so that later positions stay the same.
+   */
+  next(again?: PurchaseData): PurchaseData | null;
+  /** Units left in the model, per SKU (those of the catalogue). */
+  left(): Map<string, number>;
+}
+
+export function stockAwareShopper(faker: Faker, options: ShopperOptions): Shopper {
+  const { customers, products, store, quantity } = options;
+  const levels = new Map<string, number>();
+  for (const [sku, units] of options.stock) levels.set(sku, units);
+  // The products that can be bought, by index into `products`: removed (swapped with the last)
+  // once fewer than `quantity.min` units are left. The order is that of the catalogue, then of
+  // the removals: the same for the same seed and stock.
+  const available: number[] = [];
+  const slot = new Map<number, number>();
+  const level = (index: number): number => levels.get(products[index]!.sku) ?? 0;
+  products.forEach((_, index) => {
+    if (level(index) >= quantity.min) {
+      slot.set(index, available.length);
+      available.push(index);
+    }
+  });
+  const indexOf = new Map(products.map((product, index) => [product.sku, index]));
+  const take = (index: number, units: number): void => {
+    const sku = products[index]!.sku;
+    levels.set(sku, (levels.get(sku) ?? 0) - units);
+    const at = slot.get(index);
+    if (at === undefined || level(index) >= quantity.min) return;
+    const last = available.pop()!;
+    slot.delete(index);
+    if (last !== index) {
+      available[at] = last;
+      slot.set(last, at);
+    }
+  };
+  // Exactly three draws per purchase, whatever the sizes (Faker's int() and arrayElement() draw
+  // nothing when there is one choice): a purchase made again consumes the same draws.
+  const pick = (draw: number, size: number): number => Math.min(size - 1, Math.floor(draw * size));
+  return {
+    next(again) {
+      if (!again && available.length === 0) return null;
+      const draws = [faker.number.float(), faker.number.float(), faker.number.float()] as const;
+      if (again) {
+        const index = indexOf.get(again.sku);
+        if (index !== undefined) take(index, again.quantity);
+        return again;
+      }
+      const index = available[pick(draws[1], available.length)]!;
+      const product = products[index]!;
+      const wanted = quantity.min + pick(draws[2], quantity.max - quantity.min + 1);
+      const units = Math.min(wanted, level(index));
+      take(index, units);
+      return {
+        customerId: customers[pick(draws[0], customers.length)]!,
+        sku: product.sku,
+        store,
+        quantity: units,
+        unitPrice: { ...product.price },
+      };
+    },
+    left: () => new Map(products.map((product) => [product.sku, levels.get(product.sku) ?? 0])),
   };
 }

@@ -4,31 +4,37 @@ import { Worker } from 'node:worker_threads';
 import type { Stream } from '../domain/routing.js';
 import { eventMessage } from '../kafka/codec.js';
 import type { EncodedChunk } from '../kafka/publisher.js';
-import type { Catalog } from './buy.js';
+import type { Catalog, GenerationOptions, RunReport, StockStart } from './buy.js';
 
-/** What the generator thread needs to make the same purchases `randomPurchaseEvents` would. */
+/**
+ * What the generator thread needs to make the same purchases `randomPurchaseEvents` (no `stock`)
+ * or `stockAwarePurchaseEvents` (with the `stock` it starts from) would.
+ */
 export interface ThreadParams {
   /** The seed as the user gave it (null: a random run, with random ids). */
   seed: number | null;
   catalog: Catalog;
-  options: { count: number; store: string; chunk: number; maxQuantity?: number };
+  options: GenerationOptions;
+  stock?: StockStart | null;
   /** Chunks made ahead of the sender at most (bounds memory). */
   ahead: number;
 }
 
 export type ThreadMessage =
   | { kind: 'chunk'; stream: Stream; type: string; keys: string[]; values: string[]; ids: string[] }
-  | { kind: 'end' };
+  | { kind: 'end'; made: number; ranOut: boolean };
 
 /**
  * Random purchases made and serialised on a second thread, so that generating and encoding
  * (a quarter of `buy`'s CPU time) runs beside kafkajs' request encoding instead of before it.
- * Yields the same events, in the same order, as `randomPurchaseEvents` with the same seed.
+ * Yields the same events, in the same order, as the in-process generator with the same seed;
+ * `report` gets how the run ended (purchases made, whether the stock ran out) at the end.
  * The thread starts at once (its start-up overlaps connecting to Kafka) but keeps the process
  * alive only while iterated; returning early, or failing, stops it.
  */
-export function purchasesInThread(params: ThreadParams): AsyncIterable<EncodedChunk> {
-  const worker = startWorker(params);
+export function purchasesInThread(params: ThreadParams & { report?: RunReport }): AsyncIterable<EncodedChunk> {
+  const { report, ...data } = params;
+  const worker = startWorker(data);
   worker.unref();
   const inbox: ThreadMessage[] = [];
   let failure: Error | null = null;
@@ -59,7 +65,10 @@ export function purchasesInThread(params: ThreadParams): AsyncIterable<EncodedCh
           await new Promise<void>((resolve) => (wake = resolve));
           continue;
         }
-        if (message.kind === 'end') return;
+        if (message.kind === 'end') {
+          if (report) Object.assign(report, { made: message.made, ranOut: message.ranOut });
+          return;
+        }
         worker.postMessage('more');
         const messages = message.keys.map((key, index) => eventMessage(key, message.values[index] ?? '', message.ids[index] ?? '', message.type));
         yield { stream: message.stream, messages };

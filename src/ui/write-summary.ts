@@ -11,6 +11,10 @@ export interface WriteSummary {
   rejected: Array<{ id: string; reason: string; message: string }>;
   /** Events whose id was applied before with other content: not applied. */
   conflicts: Array<{ id: string; message: string }>;
+  /** Set only when Ctrl-C or SIGTERM stopped the run before all `total` events were made. */
+  interrupted?: true;
+  /** The events the command meant to write (set with `interrupted`). */
+  total?: number;
 }
 
 /** The warning for events that reuse an id applied before with other content (table and import). */
@@ -30,18 +34,62 @@ export function printConflictWarning(output: Output, count: number): void {
   output.info(`  ${paint('dim', 'hint:', output.color)} ${hint}`);
 }
 
+/** Refusals by reason: events the store refused, and those that reused an id (id_conflict). */
+export interface RefusalTally {
+  total: number;
+  byReason: Record<string, number>;
+}
+
+/** Counts refusals by reason, the most frequent first (then by name). */
+export function tallyRefusals(reasons: Iterable<string>): RefusalTally {
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const reason of reasons) {
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    total += 1;
+  }
+  const sorted = [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
+  return { total, byReason: Object.fromEntries(sorted) };
+}
+
+/** "refused 120: insufficient_stock 118, unknown_reference 2" (null when nothing was refused). */
+export function describeRefusals(tally: RefusalTally): string | null {
+  if (tally.total === 0) return null;
+  const reasons = Object.entries(tally.byReason).map(([reason, count]) => `${reason} ${count.toLocaleString('en-US')}`);
+  return `refused ${tally.total.toLocaleString('en-US')}: ${reasons.join(', ')}`;
+}
+
+/** The refusals of a write summary: rejected events by their reason, id conflicts as id_conflict. */
+export function refusalsOf(summary: Pick<WriteSummary, 'rejected' | 'conflicts'>): RefusalTally {
+  return tallyRefusals([...summary.rejected.map((rejection) => rejection.reason), ...summary.conflicts.map(() => 'id_conflict')]);
+}
+
+/** The --json form of a write summary: the summary and its refusals by reason. */
+export function writeSummaryJson(summary: WriteSummary): WriteSummary & { refused: RefusalTally } {
+  return { ...summary, refused: refusalsOf(summary) };
+}
+
 export function printWriteSummary(output: Output, summary: WriteSummary, json: boolean): void {
   if (json) {
     // The warning goes to stderr, so the JSON on stdout stays clean; `conflicts` holds the events.
-    output.json(summary);
+    output.json(writeSummaryJson(summary));
     printConflictWarning(output, summary.conflicts.length);
     return;
   }
   const seconds = (summary.elapsedMs / 1000).toFixed(2);
   const where = summary.via === 'db' ? `into MongoDB database '${summary.target}'` : `to Kafka (${summary.target})`;
   const verb = summary.via === 'db' ? 'wrote' : 'published';
-  output.data(`${verb} ${summary.count} ${summary.what} ${where} in ${seconds}s (${formatRate(summary.count, summary.elapsedMs)})`);
+  const rate = formatRate(summary.count, summary.elapsedMs);
+  if (summary.interrupted) {
+    const of = summary.total === undefined ? '' : ` of ${summary.total.toLocaleString('en-US')}`;
+    const done = summary.via === 'db' ? 'written' : 'published';
+    output.data(`interrupted: ${summary.count.toLocaleString('en-US')}${of} ${summary.what} ${done} ${where} in ${seconds}s (${rate})`);
+  } else {
+    output.data(`${verb} ${summary.count} ${summary.what} ${where} in ${seconds}s (${rate})`);
+  }
   if (summary.duplicates > 0) output.data(`  ${summary.duplicates} already applied earlier (same event ids): no second effect`);
+  const refused = describeRefusals(refusalsOf(summary));
+  if (refused) output.data(`  ${refused}`);
   for (const rejection of summary.rejected.slice(0, 20)) {
     output.data(`  rejected ${rejection.id}: ${rejection.reason}: ${rejection.message}`);
   }

@@ -116,7 +116,7 @@ describe('shopctl commands', () => {
     expect(products.stdout).toMatch(/wrote 8 events \(4 products, each with 1000 received at 'online'\) into MongoDB database/);
 
     const list = await cli('list', 'customers', '--json');
-    const customers = json<Array<{ _id: string; email: string; _rev?: number }>>(list.stdout);
+    const customers = json<Array<{ id: string; email: string; _rev?: number }>>(list.stdout);
     expect(customers).toHaveLength(5);
     expect(customers[0]).not.toHaveProperty('_rev'); // bookkeeping stays internal
     const table = await cli('list', 'products');
@@ -133,20 +133,20 @@ describe('shopctl commands', () => {
     expect(latest).toHaveLength(3);
     expect([...latest].sort((a, b) => b.time.localeCompare(a.time))).toEqual(latest);
 
-    const customers = json<Array<{ purchases: number; owned: Array<{ sku: string; quantity: number }> }>>(
+    const customers = json<Array<{ purchases: number; owns: Array<{ sku: string; quantity: number }> }>>(
       (await cli('list', 'customers', '--sort', 'purchases', '--json')).stdout,
     );
     expect(customers.reduce((sum, customer) => sum + customer.purchases, 0)).toBe(60);
-    const owned = customers.flatMap((customer) => customer.owned).reduce((sum, item) => sum + item.quantity, 0);
+    const owned = customers.flatMap((customer) => customer.owns).reduce((sum, item) => sum + item.quantity, 0);
     const sold = await mongo.db.collection('purchases').aggregate<{ q: number }>([{ $group: { _id: null, q: { $sum: '$quantity' } } }]).toArray();
     expect(owned).toBe(sold[0]!.q);
   });
 
   it('refuses a purchase of an unknown customer or product with a clear error', async () => {
     const { cli } = await shop({ customers: 1, products: 1 });
-    const products = json<Array<{ _id: string }>>((await cli('list', 'products', '--json')).stdout);
+    const products = json<Array<{ sku: string }>>((await cli('list', 'products', '--json')).stdout);
     expect(products).toHaveLength(1);
-    const result = await cli('buy', '--customer', 'nobody', '--product', products[0]!._id, '--via', 'db');
+    const result = await cli('buy', '--customer', 'nobody', '--product', products[0]!.sku, '--via', 'db');
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/unknown customer 'nobody'/);
     expect(result.stderr).not.toMatch(/^\s+at /m);
@@ -158,16 +158,16 @@ describe('shopctl commands', () => {
 
   it('buys one named purchase via kafka and consume projects it', async () => {
     const { cli, config, mongo } = await shop({ customers: 3, products: 2 });
-    const customers = json<Array<{ _id: string }>>((await cli('list', 'customers', '--json')).stdout);
-    const products = json<Array<{ _id: string }>>((await cli('list', 'products', '--json')).stdout);
-    const one = await cli('buy', '--customer', customers[0]!._id, '--product', products[0]!._id, '--quantity', '7', '--via', 'kafka');
+    const customers = json<Array<{ id: string }>>((await cli('list', 'customers', '--json')).stdout);
+    const products = json<Array<{ sku: string }>>((await cli('list', 'products', '--json')).stdout);
+    const one = await cli('buy', '--customer', customers[0]!.id, '--product', products[0]!.sku, '--quantity', '7', '--via', 'kafka');
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toMatch(/published 1 purchases to Kafka/);
 
     const consumed = await cli('consume', '--until-idle', '2', '--json');
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(json<{ applied: number }>(consumed.stdout).applied).toBe(1);
-    expect(await mongo.db.collection('purchases').countDocuments({ quantity: 7, customerId: customers[0]!._id, sku: products[0]!._id })).toBe(1);
+    expect(await mongo.db.collection('purchases').countDocuments({ quantity: 7, customerId: customers[0]!.id, sku: products[0]!.sku })).toBe(1);
     expect(await mongo.db.collection('purchases').countDocuments()).toBe(1);
 
     const described = json<{ partitions: Array<{ topic: string; lag: number }> }>((await cli('topics', 'describe', '--json')).stdout);
@@ -201,7 +201,7 @@ describe('shopctl commands', () => {
   it('publishes a large unpaced run from its generator thread: the purchases a seed gives, each once, in order per key', async () => {
     const { cli, config, mongo } = await shop({ customers: 5, products: 4 });
     const count = THREAD_MIN_COUNT;
-    const bought = await cli('buy', '--random', '--count', String(count), '--seed', '21', '--via', 'kafka', '--json');
+    const bought = await cli('buy', '--random', '--include-out-of-stock', '--count', String(count), '--seed', '21', '--via', 'kafka', '--json');
     expect(bought.code, bought.stderr).toBe(0);
     expect(json<{ count: number }>(bought.stdout).count).toBe(count);
 
@@ -229,7 +229,7 @@ describe('shopctl commands', () => {
     // so SIGTERM as soon as the first purchases are visible lands with chunks in hand.
     const { cli, config, mongo, file } = await shop({ customers: 20, products: 10, stock: 1_000_000 });
     const count = 30_000;
-    const bought = await cli('buy', '--random', '--count', String(count), '--seed', '31', '--via', 'kafka', '--json');
+    const bought = await cli('buy', '--random', '--include-out-of-stock', '--count', String(count), '--seed', '31', '--via', 'kafka', '--json');
     expect(bought.code, bought.stderr).toBe(0);
     expect(await topicEnd(config, config.kafka.topics.inventory)).toBe(count);
     const catalog = await loadCatalog(mongo.db, config.mongodb.db);

@@ -95,7 +95,9 @@ describe('effectively once (issue 13)', () => {
   // One seeded shop and one seeded run of purchases (some refused when stock runs out), run
   // through uninterrupted once: the state every interrupted run must end in.
   // Paced, so that a kill lands while purchases are being written (the rate changes no event).
-  const paceAt = (rate: number) => ['buy', '--random', '--count', '4000', '--seed', '12', '--via', 'db', '--rate', String(rate)];
+  // --include-out-of-stock: purchases of every product, so that the store refuses some (a
+  // stock-aware run, the default, asks only for what is there: see the last test of this block).
+  const paceAt = (rate: number) => ['buy', '--random', '--include-out-of-stock', '--count', '4000', '--seed', '12', '--via', 'db', '--rate', String(rate)];
   const buy = paceAt(1200);
   const shopWithStock = async () => {
     const env = await setUp();
@@ -139,6 +141,53 @@ describe('effectively once (issue 13)', () => {
       expect([0, 3]).toContain(again.code);
       expect(await timeless(run!.mongo), `killed at ${partial} purchases`).toEqual(expected);
     }
+  });
+
+  it('a stock-aware run (the default) killed with SIGKILL, then run again, ends as one uninterrupted run: no refusal, the stock used up once', async () => {
+    // 10 products x 1,200 units, 4,000 purchases wanted: the run stops early when the store runs out.
+    const awareAt = (rate: number) => ['buy', '--random', '--count', '4000', '--seed', '12', '--via', 'db', '--rate', String(rate), '--json'];
+    const clean = await shopWithStock();
+    const whole = await clean.cli(...awareAt(1200));
+    expect(whole.code, whole.stderr).toBe(0);
+    const summary = JSON.parse(whole.stdout) as { count: number; made: number; ranOut: boolean; refused: { total: number } };
+    expect(summary).toMatchObject({ ranOut: true, refused: { total: 0 } });
+    expect(summary.count).toBe(summary.made);
+    expect(summary.made).toBeLessThan(4000);
+    expect(whole.stderr).toMatch(new RegExp(`stock ran out at store 'online' after ${summary.made.toLocaleString('en-US')} of 4,000 purchases`));
+    const expected = await timeless(clean.mongo);
+    const levels = (state: Record<string, unknown[]>) => (state.stock as Array<{ level: number }>).map((doc) => doc.level);
+    expect(levels(expected).every((level) => level === 0)).toBe(true);
+    expect(expected.purchases).toHaveLength(summary.made);
+
+    const threshold = Math.round(summary.made * 0.4);
+    let partial = summary.made;
+    let run: Awaited<ReturnType<typeof shopWithStock>> | undefined;
+    for (let rate = 1200; partial >= summary.made && rate >= 150; rate /= 2) {
+      run = await shopWithStock();
+      const child = spawnCli(['--config', run.file, ...awareAt(rate)]);
+      const done = exited(child);
+      const db = run.mongo.db;
+      await waitFor(async () => ((await db.collection('purchases').countDocuments()) >= threshold ? true : undefined), 90_000, `${threshold} purchases`);
+      child.kill('SIGKILL');
+      expect(await done).toBeNull();
+      partial = await db.collection('purchases').countDocuments();
+      expect(partial).toBeGreaterThan(0);
+    }
+    expect(partial, 'a kill that lands before the last purchase').toBeLessThan(summary.made);
+    // Run again: its start is reconstructed (the stock now plus what its own purchases took), so
+    // it makes the same purchases; those applied are duplicates, the rest complete the run.
+    const again = await run!.cli(...awareAt(1200));
+    expect(again.code, again.stderr).toBe(0);
+    const rerun = JSON.parse(again.stdout) as { count: number; duplicates: number; made: number; ranOut: boolean; refused: { total: number } };
+    expect(rerun).toMatchObject({ made: summary.made, ranOut: true, refused: { total: 0 } });
+    expect(rerun.duplicates).toBeGreaterThanOrEqual(partial);
+    expect(rerun.count + rerun.duplicates).toBe(summary.made);
+    expect(await timeless(run!.mongo), `killed at ${partial} purchases`).toEqual(expected);
+    // And once more, complete: every purchase is a duplicate, nothing else changes.
+    const third = await run!.cli(...awareAt(1200));
+    expect(third.code, third.stderr).toBe(0);
+    expect(JSON.parse(third.stdout)).toMatchObject({ count: 0, duplicates: summary.made, made: summary.made });
+    expect(await timeless(run!.mongo)).toEqual(expected);
   });
 
   it('a database killed and restarted under a db-path writer: the writer fails (exit 4) or rides it out, and a re-run ends as an uninterrupted run', async () => {
@@ -264,10 +313,10 @@ describe('effectively once (issue 13)', () => {
     const listed = async (which: string) => {
       const result = await runCli(['--config', which, 'list', 'products', '--json', '--limit', '100'], {}, { timeoutMs: 60_000 });
       expect(result.code, result.stderr).toBe(0);
-      return (JSON.parse(result.stdout) as Array<{ _id?: string; sku?: string; sold: unknown }>).map((p) => [p._id ?? p.sku, p.sold]).sort();
+      return (JSON.parse(result.stdout) as Array<{ sku: string; sold: number; revenue: unknown }>).map((p) => [p.sku, p.sold, p.revenue] as const).sort();
     };
     expect(await listed(file)).toEqual(await listed(referenceFile));
-    const units = (await listed(referenceFile)).reduce((sum, [, s]) => sum + (s as { quantity: number }).quantity, 0);
+    const units = (await listed(referenceFile)).reduce((sum, [, sold]) => sum + sold, 0);
     expect(units).toBe(sales.reduce((sum, event) => sum + (event.data as { quantity: number }).quantity, 0));
     expect(await dump(mongo.db)).toEqual(await dump(reference.db));
   });

@@ -63,7 +63,7 @@ describe('a service lost in the middle of a command', () => {
   it('buy --random --via kafka: Kafka gone mid-run exits 4 naming the broker and how many were published', async () => {
     proxy = await startTcpProxy(config.kafka.brokers[0] ?? '127.0.0.1:19092', { kafka: true });
     const through = proxy.endpoint;
-    const running = start(['--config', file, 'buy', '--random', '--count', '1000000', '--rate', '4000', '--seed', '7', '--via', 'kafka'], {
+    const running = start(['--config', file, 'buy', '--random', '--include-out-of-stock', '--count', '1000000', '--rate', '4000', '--seed', '7', '--via', 'kafka'], {
       SHOPCTL_KAFKA_BROKERS: through,
     });
 
@@ -99,7 +99,7 @@ describe('a service lost in the middle of a command', () => {
     // (That a password in the URI is printed as *** is checked in write-outcome.unit.test.ts.)
     proxy = await startTcpProxy(config.mongodb.uri.replace(/^mongodb:\/\//, '').replace(/[/?].*$/, ''));
     const through = `mongodb://${proxy.endpoint}/?directConnection=true`;
-    const running = start(['--config', file, 'buy', '--random', '--count', '1000000', '--rate', '2000', '--seed', '8', '--via', 'db'], {
+    const running = start(['--config', file, 'buy', '--random', '--include-out-of-stock', '--count', '1000000', '--rate', '2000', '--seed', '8', '--via', 'db'], {
       SHOPCTL_MONGODB_URI: through,
     });
     const purchases = mongo.db.collection('purchases');

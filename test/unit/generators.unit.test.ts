@@ -1,8 +1,8 @@
 import { allLocales } from '@faker-js/faker';
 import { describe, expect, it } from 'vitest';
 import { customerRegisteredData, productAddedData, validateEvent } from '../../src/domain/events.js';
-import { createFaker, englishLocale, generateCustomer, generateProduct, generatePurchase } from '../../src/domain/generators.js';
-import { randomPurchaseEvents } from '../../src/services/buy.js';
+import { createFaker, englishLocale, generateCustomer, generateProduct, generatePurchase, stockAwareShopper, type PurchaseData } from '../../src/domain/generators.js';
+import { randomPurchaseEvents, stockAwarePurchaseEvents, type RunReport, type StockStart } from '../../src/services/buy.js';
 import { availableLocales, isLocale, loadLocale } from '../../src/services/locales.js';
 import { customerEvents } from '../../src/services/make.js';
 import { purchasesInThread } from '../../src/services/purchase-thread.js';
@@ -122,5 +122,101 @@ describe('generators', () => {
     }
     expect(seen).toBe(3000);
     expect(workers()).toBe(before);
+  });
+
+  describe('stock-aware shoppers (buy --random)', () => {
+    const products = Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${String(i).padStart(2, '0')}`, price: { amount: 100 + i, currency: 'EUR' } }));
+    const customers = ['c1', 'c2', 'c3', 'c4'];
+    // Some products with plenty, some with a few units, some with none (and one not listed).
+    const stock: Array<[string, number]> = products.slice(0, 11).map((p, i) => [p.sku, [0, 1, 3, 40, 200, 7][i % 6]!]);
+    const units = stock.reduce((sum, [, n]) => sum + n, 0);
+    const drain = (seed: number, quantity = { min: 1, max: 10 }, levels = stock) => {
+      const shopper = stockAwareShopper(createFaker(seed), { customers, products, store: 'online', quantity, stock: levels });
+      const made: PurchaseData[] = [];
+      for (let next = shopper.next(); next; next = shopper.next()) made.push(next);
+      return { made, shopper };
+    };
+
+    it('never asks for more than the stock it started from, and takes all of it before it stops', () => {
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const { made, shopper } = drain(seed);
+        const taken = new Map<string, number>();
+        for (const purchase of made) {
+          expect(purchase.quantity).toBeGreaterThanOrEqual(1);
+          expect(purchase.quantity).toBeLessThanOrEqual(10);
+          expect(customers).toContain(purchase.customerId);
+          expect(purchase.unitPrice).toEqual(products.find((p) => p.sku === purchase.sku)!.price);
+          taken.set(purchase.sku, (taken.get(purchase.sku) ?? 0) + purchase.quantity);
+        }
+        for (const [sku, level] of stock) expect(taken.get(sku) ?? 0, sku).toBeLessThanOrEqual(level);
+        expect(taken.has('SKU-11')).toBe(false); // not in stock at all
+        expect(taken.has('SKU-00')).toBe(false); // level 0
+        // With a minimum of 1 it stops only when every unit is sold: the store ran out.
+        expect(made.reduce((sum, p) => sum + p.quantity, 0)).toBe(units);
+        expect([...shopper.left().values()].every((level) => level === 0)).toBe(true);
+        expect(shopper.next()).toBeNull();
+      }
+    });
+
+    it('is deterministic: the same seed and stock give the same purchases; another stock others', () => {
+      expect(drain(7).made).toEqual(drain(7).made);
+      expect(drain(7).made).not.toEqual(drain(8).made);
+      const more = stock.map(([sku, n]): [string, number] => [sku, n * 2]);
+      expect(drain(7, undefined, more).made.slice(0, 50)).not.toEqual(drain(7).made.slice(0, 50));
+    });
+
+    it('a fixed --quantity is kept: it stops when no product has that many left', () => {
+      const { made, shopper } = drain(3, { min: 5, max: 5 });
+      expect(made.length).toBeGreaterThan(0);
+      expect(made.every((p) => p.quantity === 5)).toBe(true);
+      expect([...shopper.left().values()].every((level) => level >= 0 && level < 5)).toBe(true);
+      const ranged = drain(3, { min: 2, max: 3 }).made;
+      expect(ranged.every((p) => p.quantity >= 2 && p.quantity <= 3)).toBe(true);
+    });
+
+    const catalog = { customers, products };
+    const run = (start: StockStart, count: number, report?: RunReport) =>
+      [...stockAwarePurchaseEvents(createRuntime(42), catalog, start, { count, store: 'online', chunk: 25 }, report)].flat();
+    const fresh: StockStart = { levels: stock, again: [], supply: 'test', units: 0 };
+
+    it('seeded runs: stop early with a report, and made again from a reconstructed start, end in the same events', () => {
+      const report: RunReport = { made: 0, ranOut: false };
+      const all = run(fresh, 10_000, report);
+      expect(report).toEqual({ made: all.length, ranOut: true });
+      expect(all.length).toBeLessThan(10_000);
+      expect(run(fresh, 10_000)).toEqual(all.map((event) => ({ ...event, time: expect.any(String) })));
+      // A crash after some of them were applied (not only a prefix: Kafka partitions go at their
+      // own pace): the start is the stock now plus what they took, and they are made again as they were.
+      const applied = all.map((event, position) => [position, event.data as PurchaseData] as [number, PurchaseData]).filter(([position]) => position % 3 === 0 || position < 40);
+      const now = new Map(stock);
+      for (const [, purchase] of applied) now.set(purchase.sku, now.get(purchase.sku)! - purchase.quantity);
+      const took = new Map<string, number>();
+      for (const [, purchase] of applied) took.set(purchase.sku, (took.get(purchase.sku) ?? 0) + purchase.quantity);
+      const reconstructed: StockStart = { levels: [...now].map(([sku, n]) => [sku, n + (took.get(sku) ?? 0)]), again: applied, supply: 'test', units: 0 };
+      const again = run(reconstructed, 10_000);
+      expect(again.map((e) => [e.id, e.data])).toEqual(all.map((e) => [e.id, e.data]));
+      // Another supply is other ids (a restocked store is another run).
+      expect(run({ ...fresh, supply: 'other' }, 5).map((e) => e.id)).not.toEqual(all.slice(0, 5).map((e) => e.id));
+    });
+
+    it('a purchase made again consumes the same draws: what comes after it does not move', () => {
+      const reference = run(fresh, 60);
+      // Position 10 made again with other content (another writer changed it): later positions stay.
+      const changed: PurchaseData = { ...(reference[10]!.data as PurchaseData), customerId: 'c4', quantity: 1 };
+      const other = run({ ...fresh, again: [[10, changed]] }, 60);
+      expect(other[10]!.data).toEqual(changed);
+      expect(other.slice(11, 20).map((e) => (e.data as PurchaseData).customerId)).toEqual(reference.slice(11, 20).map((e) => (e.data as PurchaseData).customerId));
+    });
+
+    it('the generator thread makes the same stock-aware purchases and reports where the stock ran out', async () => {
+      const local = run(fresh, 10_000);
+      const report: RunReport = { made: 0, ranOut: false };
+      const ids: unknown[] = [];
+      for await (const chunk of purchasesInThread({ seed: 42, catalog, options: { count: 10_000, store: 'online', chunk: 25 }, stock: fresh, ahead: 2, report })) {
+        for (const message of chunk.messages) ids.push(message.headers?.ce_id);
+      }
+      expect(ids).toEqual(local.map((event) => event.id));
+      expect(report).toEqual({ made: local.length, ranOut: true });
+    });
   });
 });
