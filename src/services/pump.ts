@@ -10,12 +10,15 @@ export interface PumpOptions {
   /** Events per second at most; undefined: as fast as the sink takes them. */
   rate?: number | undefined;
   onProgress?: (count: number, elapsedMs: number) => void;
-  signal?: AbortSignal;
+  /** Stop making chunks once aborted: the chunk being sent is finished (and counted), no other is sent. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface PumpResult {
   count: number;
   elapsedMs: number;
+  /** The signal stopped it before the chunks ran out. */
+  interrupted: boolean;
 }
 
 /** Chunk size for a rate: about twenty sends a second, never more than 1000 events each. */
@@ -27,14 +30,21 @@ export function chunkForRate(rate: number | undefined, max = 1000): number {
 // Feeds chunks of events to a sink, pacing them when a rate is set (the schedule is kept
 // against the start time, so a slow send is caught up rather than accumulated). Chunks come
 // from a generator (made here, on demand) or from an async source such as a generator thread.
+// An aborted signal stops it between chunks: the chunk on its way is awaited and counted, the
+// one made ahead of it is dropped, and a wait for the rate ends at once.
 export async function pump(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, sink: EventSink, options: PumpOptions = {}): Promise<PumpResult> {
   const start = Date.now();
+  const { signal } = options;
   let count = 0;
+  let interrupted = false;
   const iterator = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
   try {
     let next = await iterator.next();
     while (!next.done) {
-      if (options.signal?.aborted) break;
+      if (signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       const chunk = next.value;
       // Make the next chunk while this one is on its way (making is CPU, sending is I/O);
       // the sink still sees one write at a time, in order.
@@ -45,17 +55,17 @@ export async function pump(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, sink:
       await sending;
       count += chunkSize(chunk);
       options.onProgress?.(count, Date.now() - start);
-      if (options.rate !== undefined) {
+      if (options.rate !== undefined && !signal?.aborted) {
         const due = start + (count * 1000) / options.rate;
         const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
+        if (wait > 0) await sleep(wait, undefined, signal ? { signal } : {}).catch(() => undefined);
       }
       next = await following;
     }
   } finally {
     await iterator.return?.();
   }
-  return { count, elapsedMs: Date.now() - start };
+  return { count, elapsedMs: Date.now() - start, interrupted };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,18 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root: the CLI runs from source (tsx src/cli.ts), as `npm run shopctl` does. */
+/** The repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const tsxBin = path.join(repoRoot, 'node_modules', '.bin', process.platform === 'win32' ? 'tsx.cmd' : 'tsx');
-const cliEntry = path.join(repoRoot, 'src', 'cli.ts');
+/**
+ * The built binary, as a user runs it: `node bin/shopctl.js` (package.json "bin"), which runs
+ * dist/cli.js. The int tests' global setup (global-setup.ts) builds dist first when src is newer.
+ */
+export const cliEntry = path.join(repoRoot, 'bin', 'shopctl.js');
+
+/** The command and arguments that run `shopctl ARGS` (the built binary, in node itself). */
+export function cliCommand(args: readonly string[]): [string, string[]] {
+  return [process.execPath, [cliEntry, ...args]];
+}
 
 export interface CliResult {
   /** Exit code, or null when the process was killed by a signal (see `signal`, `timedOut`). */
@@ -46,9 +54,10 @@ export function runCli(args: readonly string[], env: Record<string, string | und
   const timeoutMs = options.timeoutMs ?? 30_000;
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    // detached: the child leads its own process group, so a timeout kills tsx and the node
-    // process it starts, and nothing else.
-    const child = spawn(tsxBin, [cliEntry, ...args], {
+    // detached: the child leads its own process group, so a timeout kills it (and any process it
+    // starts), and nothing else.
+    const [command, argv] = cliCommand(args);
+    const child = spawn(command, argv, {
       cwd: options.cwd ?? repoRoot,
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,8 +101,8 @@ export function stackTraceLines(text: string): string[] {
 export const allOutput = (result: CliResult): string => `${result.stdout}\n${result.stderr}`;
 
 /**
- * Starts `shopctl ARGS` as a long-running child: node itself runs the CLI (through tsx's
- * loader), so a signal sent to the child reaches the CLI process, SIGKILL included.
+ * Starts `shopctl ARGS` (the built binary) as a long-running child: node itself runs the CLI,
+ * so a signal sent to the child reaches the CLI process, SIGKILL included.
  */
 export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): ChildProcessWithoutNullStreams {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
@@ -102,5 +111,6 @@ export function spawnCli(args: readonly string[], env: Record<string, string | u
     if (value === undefined) delete childEnv[name];
     else childEnv[name] = value;
   }
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repoRoot, env: childEnv, stdio: 'pipe' });
+  const [command, argv] = cliCommand(args);
+  return spawn(command, argv, { cwd: repoRoot, env: childEnv, stdio: 'pipe' });
 }

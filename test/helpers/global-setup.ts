@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { defaultConfig } from '../../src/config/schema.js';
@@ -5,6 +10,7 @@ import { defaultConfig } from '../../src/config/schema.js';
 // Integration tests run against the local stack (npm run stack:up). If it is not there, fail
 // the whole run at once with the reason, instead of every test timing out on its own.
 export default async function setup(): Promise<void> {
+  await buildWhenStale();
   const brokers = process.env.SHOPCTL_KAFKA_BROKERS?.split(',') ?? defaultConfig.kafka.brokers;
   const uri = process.env.SHOPCTL_MONGODB_URI ?? defaultConfig.mongodb.uri;
   const problems: string[] = [];
@@ -28,5 +34,35 @@ export default async function setup(): Promise<void> {
   }
   if (problems.length > 0) {
     throw new Error(`The local stack is not running (start it with \`npm run stack:up\`):\n  ${problems.join('\n  ')}`);
+  }
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The newest modification time of the files under `dir` (0 when there are none). */
+async function newest(dir: string): Promise<number> {
+  let latest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    latest = Math.max(latest, (await stat(path.join(entry.parentPath, entry.name))).mtimeMs);
+  }
+  return latest;
+}
+
+// The CLI tests run the built binary (test/helpers/cli.ts: node bin/shopctl.js, which runs
+// dist/cli.js). Build it when it is missing or older than a source file (or tsconfig), so a
+// test never runs yesterday's code. A failed build fails the run with tsc's messages.
+async function buildWhenStale(): Promise<void> {
+  const built = await stat(path.join(root, 'dist', 'cli.js')).then(
+    (info) => info.mtimeMs,
+    () => 0,
+  );
+  const sources = Math.max(await newest(path.join(root, 'src')), ...(await Promise.all(['tsconfig.json', 'tsconfig.build.json'].map(async (name) => (await stat(path.join(root, name))).mtimeMs))));
+  if (built > sources) return;
+  try {
+    await promisify(execFile)('npm', ['run', 'build'], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`The CLI tests run the built binary, and \`npm run build\` failed:\n${stdout}${stderr}`);
   }
 }
