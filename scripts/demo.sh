@@ -129,7 +129,7 @@ shop topics describe
 cat <<DONE
 
 demo done: database '$DB' on $MONGODB_URI, topics $PREFIX.* on $BROKERS.
-The local stack is still running. Try more commands (npx shopctl --help), e.g.
-  npx shopctl --db $DB list customers --limit 10
+The local stack is still running. Try more commands (node bin/shopctl.js --help, or `npm link` once and then shopctl), e.g.
+  node bin/shopctl.js --db $DB list customers --limit 10
 Stop the stack with:  npm run stack:down
 DONE

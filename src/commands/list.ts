@@ -13,10 +13,14 @@ import {
   productSorts,
   purchaseSorts,
   type CustomerRow,
+  type PurchaseRow,
 } from '../services/read.js';
-import { currentStock } from '../services/stock.js';
-import { renderTable, type Column } from '../ui/table.js';
-import { examples, flagField, positiveIntField, run } from './shared.js';
+import { currentStock, noStockMessage } from '../services/stock.js';
+import { whileReading } from '../ui/progress.js';
+import { renderTable, shortTime, type Column } from '../ui/table.js';
+import { examples, flagField, positiveIntField, rangeHelp, run } from './shared.js';
+
+const sortsOf = <S extends string>(sorts: Record<S, unknown>): [S, ...S[]] => Object.keys(sorts) as [S, ...S[]];
 
 /** `list customers|products|purchases`: one schema per subcommand, for its sort orders. */
 export const listOptionsSchema = <S extends string>(sorts: readonly [S, ...S[]], defaultSort: S) =>
@@ -25,6 +29,8 @@ export const listOptionsSchema = <S extends string>(sorts: readonly [S, ...S[]],
     sort: z.enum(sorts).default(defaultSort),
     json: flagField,
   });
+
+export const listPurchasesOptionsSchema = listOptionsSchema(sortsOf(purchaseSorts), 'latest').extend({ customer: z.string().optional() });
 
 export const listStockOptionsSchema = z.object({
   store: z.string().optional(),
@@ -35,8 +41,6 @@ export const listStockOptionsSchema = z.object({
 });
 export type ListStockOptions = z.infer<typeof listStockOptionsSchema>;
 
-const sortsOf = <S extends string>(sorts: Record<S, unknown>): [S, ...S[]] => Object.keys(sorts) as [S, ...S[]];
-
 const statusLabel: Record<StockStatus, string> = { out: 'OUT', low: 'LOW', ok: 'ok' };
 
 function owned(customer: CustomerRow): string {
@@ -44,17 +48,61 @@ function owned(customer: CustomerRow): string {
   return items.length > 3 ? `${items.slice(0, 3).join(', ')} +${items.length - 3} more` : items.join(', ') || '-';
 }
 
+// --json rows: the table's columns under the same names (a header's words in camelCase, without
+// its parenthesis), with structured values (money as { amount, currency } in minor units), plus
+// the fields the table leaves out. test/int/consistency.int.test.ts holds every list to this.
+const customerJson = (c: CustomerRow) => ({
+  id: c._id,
+  name: `${c.firstName} ${c.lastName}`,
+  email: c.email,
+  city: c.address.city,
+  purchases: c.purchases,
+  owns: c.owned,
+  firstName: c.firstName,
+  lastName: c.lastName,
+  address: c.address,
+  locale: c.locale,
+  registeredAt: c.registeredAt,
+});
+
+const productJson = (p: ProductView) => ({
+  sku: p._id,
+  name: p.name,
+  category: p.category,
+  price: p.price,
+  sold: p.sold.quantity,
+  revenue: p.sold.revenue,
+  addedAt: p.addedAt,
+});
+
+const purchaseJson = (p: PurchaseDoc) => ({
+  id: p._id,
+  time: p.time,
+  customer: p.customerId,
+  sku: p.sku,
+  store: p.store,
+  quantity: p.quantity,
+  unitPrice: p.unitPrice,
+  total: p.total,
+});
+
+// On a terminal: the first item and how many more.
+function ownedBrief(customer: CustomerRow): string {
+  const [first] = customer.owned;
+  return first ? `${first.sku}×${first.quantity}${customer.owned.length > 1 ? ` +${customer.owned.length - 1}` : ''}` : '-';
+}
+
 const customerColumns: Column<CustomerRow>[] = [
-  { header: 'id', value: (c) => c._id },
+  { header: 'id', value: (c) => c._id, ids: true, keep: true },
   { header: 'name', value: (c) => `${c.firstName} ${c.lastName}` },
   { header: 'email', value: (c) => c.email },
-  { header: 'city', value: (c) => `${c.address.city}, ${c.address.country}` },
+  { header: 'city', value: (c) => `${c.address.city}, ${c.address.country}`, fitted: (c) => c.address.city },
   { header: 'purchases', value: (c) => c.purchases, align: 'right' },
-  { header: 'owns (sku×qty)', value: owned },
+  { header: 'owns (sku×qty)', value: owned, fitted: ownedBrief },
 ];
 
 const productColumns: Column<ProductView>[] = [
-  { header: 'sku', value: (p) => p._id },
+  { header: 'sku', value: (p) => p._id, keep: true },
   { header: 'name', value: (p) => p.name },
   { header: 'category', value: (p) => p.category },
   { header: 'price', value: (p) => formatMoney(p.price), align: 'right' },
@@ -62,12 +110,13 @@ const productColumns: Column<ProductView>[] = [
   { header: 'revenue', value: (p) => formatMoney(p.sold.revenue), align: 'right' },
 ];
 
-const purchaseColumns: Column<PurchaseDoc>[] = [
-  { header: 'time', value: (p) => p.time },
-  { header: 'customer', value: (p) => p.customerId },
-  { header: 'sku', value: (p) => p.sku },
-  { header: 'store', value: (p) => p.store },
-  { header: 'qty', value: (p) => p.quantity, align: 'right' },
+// Fitted to a terminal: the customer's name (else the id's first 8 characters), the time to the minute.
+const purchaseColumns: Column<PurchaseRow>[] = [
+  { header: 'time', value: (p) => p.time, fitted: (p) => shortTime(p.time), keep: true },
+  { header: 'customer', value: (p) => p.customerId, fitted: (p) => p.customerName ?? p.customerId, ids: true },
+  { header: 'sku', value: (p) => p.sku, keep: true },
+  { header: 'store', value: (p) => p.store, keep: true },
+  { header: 'quantity', value: (p) => p.quantity, align: 'right' },
   { header: 'total', value: (p) => formatMoney(p.total), align: 'right' },
 ];
 
@@ -76,28 +125,29 @@ async function show<T>(
   collection: 'customers' | 'products' | 'purchases',
   rows: T[],
   columns: Column<T>[],
-  json: boolean,
+  options: { json: boolean; toJson: (row: T) => unknown; filter?: Record<string, string> },
 ): Promise<void> {
   const { output } = context;
-  if (json) {
-    output.json(rows);
+  if (options.json) {
+    output.json(rows.map(options.toJson));
     return;
   }
-  const total = await countOf((await context.database()).db, collection);
+  const total = await countOf((await context.database()).db, collection, options.filter);
   if (rows.length === 0) {
-    output.data(`no ${collection} in database '${context.config.mongodb.db}'`);
+    output.data(`no ${collection}${options.filter?.customerId ? ` of customer '${options.filter.customerId}'` : ''} in database '${context.config.mongodb.db}'`);
     return;
   }
-  output.data(renderTable(rows, columns, { color: output.color }));
+  output.data(renderTable(rows, columns, output));
   output.data(`${rows.length} of ${total} ${collection}`);
 }
 
-function listSubcommand<S extends string>(name: string, description: string, sorts: readonly S[], defaultSort: S): Command {
+function listSubcommand<S extends string>(name: string, description: string, sorts: readonly S[], defaultSort: S, examplesText: string): Command {
   return new Command(name)
     .description(description)
-    .addOption(new Option('-l, --limit <n>', 'at most this many rows').default(20))
+    .addOption(new Option('-l, --limit <n>', rangeHelp('--limit', 'at most this many rows')).default(20))
     .addOption(new Option('-s, --sort <order>', 'sort order').choices(sorts).default(defaultSort))
-    .option('--json', 'print the documents as JSON (for scripts)');
+    .option('--json', "print the rows as JSON (for scripts): the table's columns under the same names, and more")
+    .addHelpText('after', examplesText);
 }
 
 export function listCommand(): Command {
@@ -105,28 +155,59 @@ export function listCommand(): Command {
   list.addHelpText('after', examples('shopctl list customers --limit 5', 'shopctl list products --sort sold', 'shopctl list purchases --json | jq length'));
 
   list.addCommand(
-    listSubcommand('customers', 'customers and what they own', sortsOf(customerSorts), 'name').action(
+    listSubcommand(
+      'customers',
+      'customers, how many purchases each made and what they own (SKU × quantity)',
+      sortsOf(customerSorts),
+      'name',
+      examples('shopctl list customers --limit 5 --sort purchases', 'shopctl list customers --sort registered --json | jq -r \'.[].email\''),
+    ).action(
       run(listOptionsSchema(sortsOf(customerSorts), 'name'), async (context, options) => {
-        const rows = await listCustomers((await context.database()).db, options.sort, options.limit);
-        await show(context, 'customers', rows, customerColumns, options.json);
+        const db = (await context.database()).db;
+        const rows = await whileReading(context.output, 'reading customers…', () => listCustomers(db, options.sort, options.limit), { quiet: options.json });
+        await show(context, 'customers', rows, customerColumns, { json: options.json, toJson: customerJson });
       }),
     ),
   );
   list.addCommand(
-    listSubcommand('products', 'the catalogue with units sold and revenue', sortsOf(productSorts), 'sku').action(
+    listSubcommand(
+      'products',
+      'the catalogue with units sold (purchases and store sales, as `report sales` counts them) and revenue (purchases)',
+      sortsOf(productSorts),
+      'sku',
+      examples('shopctl list products --limit 5 --sort sold', 'shopctl list products --sort price --json | jq \'.[0].price\''),
+    ).action(
       run(listOptionsSchema(sortsOf(productSorts), 'sku'), async (context, options) => {
-        const rows = await listProducts((await context.database()).db, options.sort, options.limit);
-        await show(context, 'products', rows, productColumns, options.json);
+        const db = (await context.database()).db;
+        const rows = await whileReading(context.output, 'reading products…', () => listProducts(db, options.sort, options.limit), { quiet: options.json });
+        await show(context, 'products', rows, productColumns, { json: options.json, toJson: productJson });
       }),
     ),
   );
   list.addCommand(
-    listSubcommand('purchases', 'the latest purchases', sortsOf(purchaseSorts), 'latest').action(
-      run(listOptionsSchema(sortsOf(purchaseSorts), 'latest'), async (context, options) => {
-        const rows = await listPurchases((await context.database()).db, options.sort, options.limit);
-        await show(context, 'purchases', rows, purchaseColumns, options.json);
-      }),
-    ),
+    listSubcommand(
+      'purchases',
+      'the latest purchases (--customer: of one customer)',
+      sortsOf(purchaseSorts),
+      'latest',
+      examples(
+        'shopctl list purchases --limit 5',
+        'shopctl list purchases --customer 9a80d1b7-bdbd-4716-a3cb-9c55b7c29534 --sort quantity',
+        'shopctl list purchases --sort oldest --json | jq \'map(.total.amount) | add\'',
+      ),
+    )
+      .option('--customer <id>', 'only the purchases of this customer (the id `list customers` shows)')
+      .action(
+        run(listPurchasesOptionsSchema, async (context, options) => {
+          const db = (await context.database()).db;
+          const rows = await whileReading(context.output, 'reading purchases…', () => listPurchases(db, options.sort, options.limit, options.customer), { quiet: options.json });
+          await show(context, 'purchases', rows, purchaseColumns, {
+            json: options.json,
+            toJson: purchaseJson,
+            ...(options.customer === undefined ? {} : { filter: { customerId: options.customer } }),
+          });
+        }),
+      ),
   );
   list.addCommand(
     new Command('stock')
@@ -134,28 +215,33 @@ export function listCommand(): Command {
       .option('--store <id>', 'only this store')
       .option('--sku <sku>', 'only this SKU')
       .option('--low', 'only items at or under their threshold (inventory.thresholds, else inventory.lowStockThreshold)')
-      .addOption(new Option('-l, --limit <n>', 'at most this many rows').default(50))
+      .addOption(new Option('-l, --limit <n>', rangeHelp('--limit', 'at most this many rows')).default(50))
       .option('--json', 'print the rows as JSON')
       .addHelpText('after', examples('shopctl list stock --store online --low', 'shopctl list stock --sku SKU-4F7QX2AB --json'))
       .action(
         run(listStockOptionsSchema, async (context, options) => {
           const { output } = context;
-          const all = await currentStock((await context.database()).db, context.config, options);
+          const db = (await context.database()).db;
+          const all = await whileReading(output, 'reading stock…', () => currentStock(db, context.config, options), { quiet: options.json });
           const rows = all.slice(0, options.limit);
-          if (options.json) return output.json(rows);
-          if (rows.length === 0) return output.data(options.low ? 'nothing at or under its threshold' : 'no stock recorded yet');
+          if (options.json) {
+            return output.json(
+              rows.map((r) => ({ store: r.store, sku: r.sku, level: r.level, threshold: r.threshold, status: stockStatus(r.level, r.threshold), low: r.low, updated: r.updatedAt, inCatalogue: r.inCatalogue })),
+            );
+          }
+          if (rows.length === 0) return output.data(options.low ? 'nothing at or under its threshold' : await noStockMessage((await context.database()).db, options));
           output.data(
             renderTable(
               rows,
               [
                 { header: 'store', value: (r) => r.store },
-                { header: 'sku', value: (r) => r.sku },
+                { header: 'sku', value: (r) => (r.inCatalogue ? r.sku : `${r.sku} (not in catalogue)`), keep: true },
                 { header: 'level', value: (r) => r.level, align: 'right' },
                 { header: 'threshold', value: (r) => r.threshold, align: 'right' },
                 { header: 'status', value: (r) => statusLabel[stockStatus(r.level, r.threshold)] },
-                { header: 'updated', value: (r) => r.updatedAt },
+                { header: 'updated', value: (r) => r.updatedAt, fitted: (r) => shortTime(r.updatedAt), keep: true },
               ],
-              { color: output.color },
+              output,
             ),
           );
           output.data(`${rows.length} of ${all.length} stock levels`);

@@ -186,12 +186,12 @@ describe('inventory', () => {
     expect((await cli('stock', 'sell', '--store', 'oslo', '--sku', 'SKU-H', '--quantity', '4')).code).toBe(0);
     expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-H', '--level', '5')).code).toBe(0);
     expect((await cli('stock', 'count', '--store', 'oslo', '--sku', 'SKU-H', '--level', '3')).code).toBe(0);
-    const history = JSON.parse((await cli('history', '--sku', 'SKU-H', '--store', 'oslo', '--json')).stdout) as Array<{ type: string; change: number; level: number }>;
+    const history = JSON.parse((await cli('history', '--sku', 'SKU-H', '--store', 'oslo', '--json')).stdout) as Array<{ type: string; change: number | null; level: number }>;
     expect(history.map((row) => [row.type, row.change, row.level])).toEqual([
       ['incoming', 10, 10],
       ['sale', -4, 6],
-      ['count', 5, 5],
-      ['count', 3, 3],
+      ['count', null, 5], // a count sets the level: no change
+      ['count', null, 3],
     ]);
     expect(await levelOf(mongo, 'oslo', 'SKU-H')).toBe(3);
   });

@@ -42,13 +42,13 @@ describe('one seed, several commands', () => {
     expectOk(await cli('make', 'customers', '--count', '5', '--seed', '1', '--via', 'db'));
     const products = await cli('make', 'products', '--count', '5', '--seed', '1', '--via', 'db', '--json');
     expectOk(products);
-    expect(JSON.parse(products.stdout)).toMatchObject({ count: 10, duplicates: 0 });
+    expect(JSON.parse(products.stdout)).toMatchObject({ what: 'products', count: 5, duplicates: 0, events: { written: 10, duplicates: 0 } });
     expect(await counts(mongo)).toEqual({ customers: 5, products: 5, stock: 5 });
 
     // The same commands again are re-runs: nothing new, nothing lost.
     const again = await cli('make', 'products', '--count', '5', '--seed', '1', '--via', 'db', '--json');
     expectOk(again);
-    expect(JSON.parse(again.stdout)).toMatchObject({ count: 0, duplicates: 10 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ count: 0, duplicates: 5, events: { written: 0, duplicates: 10 } });
     expect(await counts(mongo)).toEqual({ customers: 5, products: 5, stock: 5 });
   });
 
