@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { idSchema } from '../domain/events.js';
+import { idProblem, STORE_ID_RULE } from '../domain/events.js';
 import { DEFAULT_QUANTITY, MAX_SEED, type QuantityRange } from '../domain/generators.js';
 import { formatRange, LIMITS } from '../domain/limits.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { buyableUnits, loadCatalog, randomPurchaseChunks, singlePurchaseEvent, stockAtStart, type RunReport } from '../services/buy.js';
 import { chunkForRate } from '../services/pump.js';
 import { createRuntime } from '../services/runtime.js';
-import { writeSummaryJson } from '../ui/write-summary.js';
+import { writeSummaryJson, type WriteSummary } from '../ui/write-summary.js';
 import { examples, flagField, positiveIntField, positiveNumberField, run, seedField, viaField, viaOption, withRange } from './shared.js';
 import { writeEvents } from './write.js';
 
@@ -107,7 +107,8 @@ ${examples(
           throw new UsageError(`--quantity: a range ('${options.quantity.min}-${options.quantity.max}') is for --random purchases; one purchase (--customer, --product) takes one number`);
         }
         const store = options.store ?? context.config.inventory.defaultStore;
-        if (!idSchema.safeParse(store).success) throw new UsageError(`--store: '${store}' is not a valid store id (letters, digits, _ and -)`);
+        const storeProblem = idProblem(store, 'store');
+        if (storeProblem) throw new UsageError(`--store: ${JSON.stringify(store)} is not a valid store id: ${storeProblem} (${STORE_ID_RULE})`);
         const seed = options.seed ?? context.config.generate.seed ?? null;
         const runtime = createRuntime(seed);
         const { db } = await context.database();
@@ -123,14 +124,18 @@ ${examples(
         const count = options.count ?? context.config.generate.purchases;
         const catalog = await loadCatalog(db, context.config.mongodb.db);
         const quantity = options.quantity;
-        const stock = options.includeOutOfStock ? null : await stockAtStart(db, runtime, catalog, { store, count, quantity });
-        if (stock && stock.again.length === 0 && buyableUnits(stock, quantity) === 0) {
+        const stock = options.includeOutOfStock ? null : await stockAtStart(db, runtime, catalog, { store, quantity });
+        if (stock && buyableUnits(stock, quantity) === 0) {
           throw new UsageError(`Nothing to buy at store '${store}': none of the ${catalog.products.length} products has ${quantity && quantity.min > 1 ? `${quantity.min} units` : 'any stock'} there`, {
             suggestion: `Receive goods first (\`shopctl stock receive --store ${store} --sku SKU --quantity N\`), or add --include-out-of-stock to make purchases the store will refuse.`,
           });
         }
         const report: RunReport = { made: 0, ranOut: false };
-        const outcome = () => ({ requested: count, made: report.made, ...(stock ? { stockAware: true, ranOut: report.ranOut, store } : { stockAware: false }) });
+        // Made: the purchases the sink took (a chunk made ahead and dropped on Ctrl-C is not).
+        const outcome = (summary: WriteSummary) => {
+          const made = summary.count + summary.duplicates + summary.rejected.length + summary.conflicts.length;
+          return { requested: count, made, ...(stock ? { stockAware: true, ranOut: report.ranOut && !summary.interrupted, store } : { stockAware: false }) };
+        };
         const code = await writeEvents(context, {
           what: 'purchases',
           via: options.via,
@@ -139,9 +144,9 @@ ${examples(
           chunks: randomPurchaseChunks(runtime, catalog, { count, store, chunk: chunkForRate(options.rate), via: options.via, rate: options.rate, quantity, stock }, report),
           json: options.json,
           repeatable: runtime.seeded,
-          toJson: (summary) => ({ ...writeSummaryJson(summary), ...outcome() }),
+          toJson: (summary) => ({ ...writeSummaryJson(summary), ...outcome(summary) }),
         });
-        if (report.ranOut) {
+        if (report.ranOut && code !== ExitCode.interrupted) {
           const said = `stock ran out at store '${store}' after ${report.made.toLocaleString('en-US')} of ${count.toLocaleString('en-US')} purchases`;
           context.output.warn(`${said}: no product there has ${quantity && quantity.min > 1 ? `${quantity.min} units` : 'a unit'} left`);
           context.output.info('  hint: receive goods to buy more, or add --include-out-of-stock to make purchases the store will refuse');

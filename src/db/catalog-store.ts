@@ -1,7 +1,6 @@
 import type { Db } from 'mongodb';
-import type { PurchaseDoc } from '../domain/documents.js';
 import type { Money } from '../domain/money.js';
-import { customersOf, INTENTS, productsOf, purchasesOf, stockOf } from './collections.js';
+import { customersOf, productsOf, RUNS, stockOf } from './collections.js';
 
 // What purchases are made of: the ids of customers and the products with their prices.
 
@@ -27,42 +26,43 @@ export async function purchaseReferences(
   return { customer, product };
 }
 
-/** A stock document as a random run sees it: what is there, what purchases took, its last writer. */
-export interface StockAtStore {
-  sku: string;
-  level: number;
-  /** Units taken by purchases there so far. */
-  sold: number;
-  /** The write intent that last wrote it. */
-  intent?: string | undefined;
+/** The units of each SKU at one store now (sorted by SKU). */
+export async function stockAtStore(db: Db, store: string): Promise<Array<{ sku: string; level: number }>> {
+  const docs = await stockOf(db).find({ store }, { projection: { sku: 1, level: 1 } }).toArray();
+  return docs.map((doc) => ({ sku: doc.sku, level: doc.level })).sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+}
+
+/** Where one seeded run started: the stock it was drawn from, kept so that running it again draws the same. */
+interface RunDoc {
+  _id: string;
+  levels: Array<{ sku: string; level: number }>;
+  at: string;
 }
 
 /**
- * The stock documents of one store, and the ids of the write intents still in flight (a writer
- * crashed between journaling purchases and writing the documents: see services/projection).
- * The intents are read first: an intent finished between the two reads is then only seen done.
+ * The stock run `key` starts from: the one recorded when it first ran, or else `read()`'s,
+ * recorded now if `worthKeeping` (a run that cannot start is not recorded: after goods are
+ * received it is a first run). One insert; when two first runs race, the first recorded wins for
+ * both. `again`: the run had started before.
  */
-export async function stockAtStore(db: Db, store: string): Promise<{ levels: StockAtStore[]; pending: Set<string> }> {
-  const heads = await db.collection<{ _id: string }>(INTENTS).find({}, { projection: { _id: 1 } }).toArray();
-  const docs = await stockOf(db)
-    .find({ store }, { projection: { sku: 1, level: 1, sold: 1, _intent: 1 } })
-    .toArray();
-  return {
-    levels: docs.map((doc) => ({ sku: doc.sku, level: doc.level, sold: doc.sold?.quantity ?? 0, intent: doc._intent })),
-    pending: new Set(heads.map((head) => head._id)),
-  };
-}
-
-/** A purchase as applied, with the write intent that journaled it. */
-export type AppliedPurchase = Pick<PurchaseDoc, '_id' | 'customerId' | 'sku' | 'store' | 'quantity' | 'unitPrice' | 'intent'>;
-
-/** The largest `_id: { $in }` FerretDB serves from its index (patched: scripts/stack/patches/0002). */
-export const IDS_PER_QUERY = 1000;
-
-/** The purchases with these ids that are applied (at most IDS_PER_QUERY ids: one query). */
-export async function appliedPurchases(db: Db, ids: readonly string[]): Promise<AppliedPurchase[]> {
-  if (ids.length > IDS_PER_QUERY) throw new RangeError(`appliedPurchases: at most ${IDS_PER_QUERY} ids per query, got ${ids.length}`);
-  return purchasesOf(db)
-    .find({ _id: { $in: [...ids] } }, { projection: { _id: 1, customerId: 1, sku: 1, store: 1, quantity: 1, unitPrice: 1, intent: 1 } })
-    .toArray();
+export async function pinnedStart(
+  db: Db,
+  key: string,
+  read: () => Promise<Array<{ sku: string; level: number }>>,
+  worthKeeping: (levels: ReadonlyArray<{ sku: string; level: number }>) => boolean,
+): Promise<{ levels: Array<{ sku: string; level: number }>; again: boolean }> {
+  const runs = db.collection<RunDoc>(RUNS);
+  const before = await runs.findOne({ _id: key });
+  if (before) return { levels: before.levels, again: true };
+  const levels = await read();
+  if (!worthKeeping(levels)) return { levels, again: false };
+  try {
+    await runs.insertOne({ _id: key, levels, at: new Date().toISOString() });
+    return { levels, again: false };
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 11000) throw error;
+    const first = await runs.findOne({ _id: key });
+    if (!first) throw error;
+    return { levels: first.levels, again: true };
+  }
 }

@@ -7,6 +7,8 @@ export const JOURNAL = 'events';
 /** Write intents in flight (see services/projection): heads, and their bodies. */
 export const INTENTS = 'intents';
 export const INTENT_BODIES = 'intent_bodies';
+/** Where seeded stock-aware runs started (see services/buy stockAtStart): one document per run. */
+export const RUNS = 'runs';
 
 /** Every collection the readers and the projection use, by what it holds. */
 export const COLLECTIONS = {

@@ -118,12 +118,8 @@ export interface ShopperOptions {
  * quantity above what is left is cut to what is left (never below `quantity.min`).
  */
 export interface Shopper {
-  /**
-   * The next purchase, or null when no product has `quantity.min` units left (nothing is drawn
-   * then). `again`: the purchase made at this position before (a run completed after a crash),
-   * made again as it was, with the same draws consumed, so that later positions stay the same.
-   */
-  next(again?: PurchaseData): PurchaseData | null;
+  /** The next purchase, or null when no product has `quantity.min` units left (nothing is drawn then). */
+  next(): PurchaseData | null;
   /** Units left in the model, per SKU (those of the catalogue). */
   left(): Map<string, number>;
 }
@@ -144,7 +140,6 @@ export function stockAwareShopper(faker: Faker, options: ShopperOptions): Shoppe
       available.push(index);
     }
   });
-  const indexOf = new Map(products.map((product, index) => [product.sku, index]));
   const take = (index: number, units: number): void => {
     const sku = products[index]!.sku;
     levels.set(sku, (levels.get(sku) ?? 0) - units);
@@ -158,17 +153,12 @@ export function stockAwareShopper(faker: Faker, options: ShopperOptions): Shoppe
     }
   };
   // Exactly three draws per purchase, whatever the sizes (Faker's int() and arrayElement() draw
-  // nothing when there is one choice): a purchase made again consumes the same draws.
+  // nothing when there is one choice).
   const pick = (draw: number, size: number): number => Math.min(size - 1, Math.floor(draw * size));
   return {
-    next(again) {
-      if (!again && available.length === 0) return null;
+    next() {
+      if (available.length === 0) return null;
       const draws = [faker.number.float(), faker.number.float(), faker.number.float()] as const;
-      if (again) {
-        const index = indexOf.get(again.sku);
-        if (index !== undefined) take(index, again.quantity);
-        return again;
-      }
       const index = available[pick(draws[1], available.length)]!;
       const product = products[index]!;
       const wanted = quantity.min + pick(draws[2], quantity.max - quantity.min + 1);

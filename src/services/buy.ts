@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { appliedPurchases, catalogue, IDS_PER_QUERY, purchaseReferences, stockAtStore } from '../db/catalog-store.js';
+import { catalogue, pinnedStart, purchaseReferences, stockAtStore } from '../db/catalog-store.js';
 import { createEvent, envelopeOf, type ShopEvent } from '../domain/events.js';
 import {
   createFaker,
@@ -7,7 +7,6 @@ import {
   generatePurchase,
   stockAwareShopper,
   type CatalogEntry,
-  type PurchaseData,
   type QuantityRange,
 } from '../domain/generators.js';
 import { UsageError, ShopctlError } from '../errors.js';
@@ -123,76 +122,43 @@ function quantityIdOptions(options: Pick<GenerationOptions, 'quantity' | 'maxQua
 // ---------------------------------------------------------------------------------------------
 // Stock-aware runs (the default of `buy --random`)
 
-/**
- * Where a stock-aware run starts: the store's stock when it started, and (seeded) the purchases it
- * made before, by position. Plain data: it goes to the generator thread as it is.
- */
+/** Where a stock-aware run starts: the store's stock (plain data: it goes to the generator thread as it is). */
 export interface StockStart {
-  /** Units per SKU at the store when the run started (reconstructed: see stockAtStart). */
+  /** Units per SKU at the store when the run started (a seeded run: when it first ran). */
   levels: Array<[string, number]>;
-  /** Purchases of this seeded run found applied, by position: made again exactly as they were. */
-  again: Array<[number, PurchaseData]>;
-  /** Digest of the store's supply per SKU (level + units purchases took): part of seeded ids. */
-  supply: string;
-  /** Units purchases of this run took already (for the report). */
-  units: number;
+  /** A seeded run that had started before (after a crash, or run again): the same start, the same purchases. */
+  again: boolean;
 }
+
+const quantityOf = (quantity: QuantityRange) => ({ minQuantity: quantity.min, maxQuantity: quantity.max });
 
 /**
  * The ids of a stock-aware run. Seeded, they depend on the catalogue, store and quantities as
- * those of any random run, and on the store's SUPPLY: per SKU, its level plus the units that
- * purchases took there. Purchases never change a supply (each moves units from level to sold),
- * so a run's ids are known before it is known which of them were applied; whatever else changes
- * a stock (goods received, store sales, counts) changes the supply, and so the ids.
+ * those of any random run, and on the stock the run starts from (its digest): a stock-aware
+ * run's purchases are drawn from that stock, so the same ids never carry other purchases.
  */
-function stockAwareIds(runtime: Runtime, catalog: Catalog, store: string, quantity: QuantityRange, supply: string): () => string {
+function stockAwareIds(runtime: Runtime, catalog: Catalog, store: string, quantity: QuantityRange, start: StockStart): () => string {
   if (!runtime.seeded) return runtime.ids('buy --random');
-  return runtime.ids('buy --random', { store, minQuantity: quantity.min, maxQuantity: quantity.max, catalog: catalogDigest(catalog), supply, stock: 'aware' });
+  const stock = digestOf(start.levels.map(([sku, level]) => `${sku} ${level}`));
+  return runtime.ids('buy --random', { store, ...quantityOf(quantity), catalog: catalogDigest(catalog), stock });
 }
 
 /**
- * The stock a stock-aware run starts from, read once from MongoDB. Unseeded: the levels now.
- * Seeded, a run must make the same purchases when it is run again (after a crash, or to complete
- * what a consumer has not projected yet), although its own purchases have since lowered the
- * levels: its start is reconstructed as the levels now plus the units its own purchases took.
- * Those are found by id (computable up front: see stockAwareIds), in groups of IDS_PER_QUERY,
- * until a group has none applied (the db path applies chunks in order; on the Kafka path each
- * partition in order). A purchase journaled by a write intent still in flight counts only if its
- * stock document was already written by that intent.
+ * The stock a stock-aware run starts from. Unseeded: the levels now. Seeded, a run must make the
+ * same purchases whenever it is run again (after a crash, or to complete what a consumer has not
+ * projected yet), although its own purchases (and anyone else's, and goods received) have since
+ * changed the levels: the stock it first started from is recorded in MongoDB under the run's key
+ * (seed, catalogue, store, quantities) and used by every later run of the same command. The
+ * same seeded command is then the same purchases, as a seeded `make` is the same customers.
  */
-export async function stockAtStart(db: Db, runtime: Runtime, catalog: Catalog, run: { store: string; count: number; quantity?: QuantityRange | undefined }): Promise<StockStart> {
-  const { levels, pending } = await stockAtStore(db, run.store);
-  const bySku = new Map(levels.map((doc) => [doc.sku, doc]));
+export async function stockAtStart(db: Db, runtime: Runtime, catalog: Catalog, run: { store: string; quantity?: QuantityRange | undefined }): Promise<StockStart> {
   const known = new Set(catalog.products.map((product) => product.sku));
-  const supply = digestOf(
-    [...bySku.values()]
-      .filter((doc) => known.has(doc.sku))
-      .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))
-      .map((doc) => `${doc.sku} ${doc.level + doc.sold}`),
-  );
-  const start = new Map(levels.filter((doc) => known.has(doc.sku)).map((doc) => [doc.sku, doc.level]));
-  const again: Array<[number, PurchaseData]> = [];
-  let units = 0;
-  if (runtime.seeded) {
-    const ids = stockAwareIds(runtime, catalog, run.store, run.quantity ?? DEFAULT_QUANTITY, supply);
-    for (let from = 0; from < run.count; from += IDS_PER_QUERY) {
-      const group = Array.from({ length: Math.min(IDS_PER_QUERY, run.count - from) }, ids);
-      const found = await appliedPurchases(db, group);
-      if (found.length === 0) break;
-      const position = new Map(group.map((id, index) => [id, from + index]));
-      for (const purchase of found) {
-        const at = position.get(purchase._id);
-        if (at === undefined || purchase.store !== run.store) continue;
-        again.push([at, { customerId: purchase.customerId, sku: purchase.sku, store: purchase.store, quantity: purchase.quantity, unitPrice: purchase.unitPrice }]);
-        const inFlight = purchase.intent !== undefined && pending.has(purchase.intent);
-        if (inFlight && bySku.get(purchase.sku)?.intent !== purchase.intent) continue; // not in the level yet
-        start.set(purchase.sku, (start.get(purchase.sku) ?? 0) + purchase.quantity);
-        units += purchase.quantity;
-      }
-    }
-  }
-  again.sort(([a], [b]) => a - b);
-  return { levels: [...start], again, supply, units };
+  const read = async () => (await stockAtStore(db, run.store)).filter((doc) => known.has(doc.sku));
+  if (!runtime.seeded) return { levels: (await read()).map((doc) => [doc.sku, doc.level]), again: false };
+  const key = runtime.ids('buy --random start', { store: run.store, ...quantityOf(run.quantity ?? DEFAULT_QUANTITY), catalog: catalogDigest(catalog) })();
+  const minimum = (run.quantity ?? DEFAULT_QUANTITY).min;
+  const { levels, again } = await pinnedStart(db, key, read, (found) => found.some((doc) => doc.level >= minimum));
+  return { levels: levels.map((doc) => [doc.sku, doc.level]), again };
 }
 
 /** The units of a stock that `quantity` can still be bought from (levels of at least its minimum). */
@@ -210,14 +176,13 @@ export function* stockAwarePurchaseEvents(
 ): Generator<ShopEvent[]> {
   const quantity = options.quantity ?? DEFAULT_QUANTITY;
   const shopper = stockAwareShopper(createFaker(runtime.seed), { ...catalog, store: options.store, quantity, stock: start.levels });
-  const ids = stockAwareIds(runtime, catalog, options.store, quantity, start.supply);
-  const again = new Map(start.again);
+  const ids = stockAwareIds(runtime, catalog, options.store, quantity, start);
   let position = 0;
   while (position < options.count) {
     const events: ShopEvent[] = [];
     const end = Math.min(options.count, position + options.chunk);
     for (; position < end; position += 1) {
-      const data = shopper.next(again.get(position));
+      const data = shopper.next();
       if (!data) {
         report.ranOut = true;
         break;

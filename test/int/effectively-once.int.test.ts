@@ -174,7 +174,7 @@ describe('effectively once (issue 13)', () => {
       expect(partial).toBeGreaterThan(0);
     }
     expect(partial, 'a kill that lands before the last purchase').toBeLessThan(summary.made);
-    // Run again: its start is reconstructed (the stock now plus what its own purchases took), so
+    // Run again: it starts from the stock its first run recorded (not the stock now), so
     // it makes the same purchases; those applied are duplicates, the rest complete the run.
     const again = await run!.cli(...awareAt(1200));
     expect(again.code, again.stderr).toBe(0);

@@ -95,6 +95,26 @@ describe('buy --random: shoppers buy what the store has', () => {
     expect(empty.stderr).toContain('--include-out-of-stock');
   });
 
+  it('the same seeded run, after goods were received and others bought, is the same purchases: nothing new, nothing refused', async () => {
+    const { cli, mongo, purchases } = await shop({ stock: 20 });
+    const first = await cli('buy', '--random', '--count', '30', '--seed', '5', '--via', 'db', '--json');
+    expect(first.code, first.stderr).toBe(0);
+    const made = json<{ count: number }>(first.stdout).count;
+    expect(made).toBeGreaterThan(0);
+    // Others change the store's stock in between: goods received, and another shopper.
+    const sku = (await mongo.db.collection<{ sku: string }>('stock').findOne({}))!.sku;
+    expect((await cli('stock', 'receive', '--sku', sku, '--quantity', '50')).code).toBe(0);
+    expect((await cli('buy', '--random', '--count', '5', '--seed', '6', '--via', 'db')).code).toBe(0);
+    const before = await purchases();
+    // The first run's start was recorded: running it again draws the same purchases, so the
+    // applied ones are duplicates (were its start re-read, the same ids would carry other content,
+    // or the run would buy a second time).
+    const again = await cli('buy', '--random', '--count', '30', '--seed', '5', '--via', 'db', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(json<object>(again.stdout)).toMatchObject({ count: 0, duplicates: made, conflicts: [], refused: { total: 0 } });
+    expect(await purchases()).toEqual(before);
+  });
+
   it('--include-out-of-stock picks from every product: the store refuses, and the summary counts refusals by reason', async () => {
     const { cli, levels } = await shop({ stock: 20 });
     const text = await cli('buy', '--random', '--count', '300', '--include-out-of-stock', '--via', 'db');
