@@ -49,11 +49,11 @@ export function alertsCommand(): Command {
               [
                 { header: 'store', value: (a) => a.store },
                 { header: 'sku', value: (a) => a.sku },
-                { header: 'alert', value: (a) => a.kind },
+                { header: 'kind', value: (a) => a.kind },
                 { header: 'level', value: (a) => a.level, align: 'right' },
                 { header: 'threshold', value: (a) => a.threshold, align: 'right' },
               ],
-              { color: output.color },
+              output,
             ),
           );
           return;

@@ -78,7 +78,8 @@ async function listAction(context: Context, options: ListOptions): Promise<void>
       matchedLetters,
       // `events` is the table's header; `count` is the same number, kept for existing scripts.
       byReason: byReason.map((group) => ({ ...group, events: group.count })),
-      letters: shown.map(offsetsAsNumbers),
+      // The table's `event` column is `eventType` and `eventId` here; `from` is the same.
+      letters: shown.map((letter) => ({ ...offsetsAsNumbers(letter), from: originOf(letter) })),
       shown: shown.length,
     });
     return;

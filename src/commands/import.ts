@@ -233,7 +233,7 @@ function printSummary(output: Output, summary: ImportSummary, json: boolean, tar
   if (!summary.dryRun && summary.via === 'kafka') pairs.push(['  published', summary.written]);
   pairs.push(['rejected', summary.rows.rejected]);
   for (const [code, count] of byReason(summary.rejectedByReason)) pairs.push([`  ${code}`, count]);
-  output.data(renderPairs(pairs, { color: output.color }));
+  output.data(renderPairs(pairs, output));
   if (Object.keys(summary.rejectedByReason).length > 1) output.data('(a row with several reasons counts under each)');
   if (summary.refused > 0) {
     output.data('Refused rows are valid rows the projection did not apply (counted under accepted); import them again once the stock is there.');

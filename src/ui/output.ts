@@ -57,17 +57,22 @@ let pipeHandled = false;
 
 /**
  * A reader that goes away (`shopctl list stock | head -1`) closes the pipe: the next write fails
- * with EPIPE. That ends the command quietly with exit code 0, as it would for most Unix tools
- * (killed by SIGPIPE, which node ignores), not with "Error: write EPIPE" and a stack trace.
- * On stdout and stderr both; installed once, by cli.ts and by every Output.
+ * with EPIPE. On stdout that ends the command quietly, as it would most Unix tools (killed by
+ * SIGPIPE, which node ignores), not with "Error: write EPIPE" and a stack trace: with the exit
+ * code already decided if there is one (a failure stays a failure), else 0. On stderr (messages,
+ * progress) the command goes on without them, so that its exit code still says how it went.
+ * Installed once, by cli.ts and by every Output.
  */
 export function exitQuietlyOnClosedPipe(): void {
   if (pipeHandled) return;
   pipeHandled = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(0);
-      throw error;
-    });
-  }
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    const decided = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    process.exit(decided);
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+  });
 }

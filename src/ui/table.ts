@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { paint } from './output.js';
 import { printable, textWidth, truncateText } from './text.js';
 
 // Tables for people, drawn by cli-table3 (a rule under the header, none between rows) after
@@ -41,6 +42,8 @@ export interface FittedTable {
   /** Each cell as its lines (one, unless its column wraps). */
   rows: string[][][];
   widths: number[];
+  /** Per column: narrowed below its natural width (its cells were cut or wrapped to `widths`). */
+  narrowed: boolean[];
 }
 
 /** Columns a table adds to its cells' widths: a border and a space either side of each cell. */
@@ -118,6 +121,7 @@ export function fitTable(table: TableText, width: number | undefined): FittedTab
     headers: table.headers ? table.headers.map((header, i) => truncateText(header, widths[i]!)) : null,
     rows: table.rows.map((row) => Array.from({ length: columns }, (_, i) => cell(row[i] ?? '', i))),
     widths,
+    narrowed: widths.map((w, i) => w < natural[i]!),
   };
 }
 
@@ -133,23 +137,30 @@ export const shortIds = (text: string): string => text.replace(UUID, '$1');
 // so that one is put back by draw() below.
 const compact = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
-/** A fitted table drawn by cli-table3 (cells already cut to their widths, so it cuts nothing), with a rule under the header. */
+/**
+ * A fitted table drawn by cli-table3 (cells already cut to their widths, so it cuts nothing), with
+ * a rule under the header. Colours are ours (cli-table3's own follow its colour library's guess
+ * of the terminal, not --no-color / NO_COLOR as the rest of the output does).
+ */
 function draw(fitted: FittedTable, aligns: ReadonlyArray<'left' | 'right'>, color: boolean): string {
   const table = new Table({
     chars: compact,
-    // Widths as fitted, plus cli-table3's one space of padding either side.
-    colWidths: fitted.widths.map((w) => w + 2),
+    // A narrowed column: its width as fitted, plus cli-table3's one space of padding either side.
+    // The others cli-table3 measures for itself (its measure of some scripts, e.g. Thai, is wider
+    // than ours: given ours, it would cut what must be whole).
+    colWidths: fitted.widths.map((w, i) => (fitted.narrowed[i] ? w + 2 : null)),
     colAligns: [...aligns],
-    style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
-    ...(fitted.headers ? { head: fitted.headers } : {}),
+    style: { head: [], border: [] },
+    ...(fitted.headers ? { head: fitted.headers.map((header) => paint('cyan', header, color)) } : {}),
   });
   for (const row of fitted.rows) table.push(row.map((lines) => lines.join('\n')));
-  const lines = table.toString().split('\n');
-  if (!fitted.headers) return lines.join('\n');
-  // The top border with its corners turned into tees is the rule under the header (one line high).
-  const top = lines[0] ?? '';
-  const rule = top.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤');
-  return [top, lines[1] ?? '', rule, ...lines.slice(2)].join('\n');
+  let lines = table.toString().split('\n');
+  if (fitted.headers) {
+    // The top border with its corners turned into tees is the rule under the header.
+    const top = lines[0] ?? '';
+    lines = [top, lines[1] ?? '', top.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤'), ...lines.slice(2)];
+  }
+  return color ? lines.map((line) => line.replace(/[─│┌┐└┘├┤┬┴┼]+/g, (border) => paint('grey', border, true))).join('\n') : lines.join('\n');
 }
 
 /**

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { Config } from '../../src/config/schema.js';
 import { IMPORT_HEADER } from '../../src/domain/csv.js';
 import type { ImportSummary } from '../../src/services/import.js';
-import { repoRoot, runCli, spawnCli } from '../helpers/cli.js';
+import { cliCommand, repoRoot, runCli, spawnCli } from '../helpers/cli.js';
 import { connectTestMongo, testConfig, testKafka, topicEnd, uniqueName, waitFor, type TestMongo } from '../helpers/env.js';
 
 // `shopctl import` as a user runs it: the real CLI, a config file giving this file its own
@@ -426,8 +426,7 @@ interface WatchLine {
 
 function startWatch(configFile: string, inbox: string): { stop(): Promise<number | null>; events(): WatchLine[] } {
   const child: ChildProcessWithoutNullStreams = spawn(
-    path.join(repoRoot, 'node_modules/.bin/tsx'),
-    ['src/cli.ts', '--config', configFile, 'import', '--watch', inbox, '--json'],
+    ...cliCommand(['--config', configFile, 'import', '--watch', inbox, '--json']),
     { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } },
   );
   let stdout = '';

@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { ensureTopics, withAdmin } from '../../src/kafka/topics.js';
 import { listCustomers, salesReport } from '../../src/db/read-store.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { cliEntry, repoRoot, runCli } from '../helpers/cli.js';
 import { connectTestMongo, testConfig, testKafka, type TestMongo } from '../helpers/env.js';
 import { projectUntilIdle, sendRaw } from '../helpers/shop.js';
 
@@ -16,21 +16,20 @@ import { projectUntilIdle, sendRaw } from '../helpers/shop.js';
 // garbage bytes shown escaped, a closed pipe ending quietly, and the reads that were slow giving
 // the same answers whichever way they are made.
 
-const tsxBin = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
-const cliEntry = path.join(repoRoot, 'src', 'cli.ts');
+// The built binary, in node itself (as test/helpers/cli.ts runs it).
+const nodeBin = process.execPath;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 // Raw control bytes a terminal would act on (newline aside), and C1 controls.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
-const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /**
  * `shopctl ARGS` on a pseudo-terminal of `columns` columns (util-linux `script`), stderr
  * dropped: what a person at an 80-column terminal sees on stdout.
  */
 function onTerminal(file: string, columns: number, args: readonly string[]): { lines: string[]; text: string } {
-  const quoted = [tsxBin, cliEntry, '--config', file, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quoted = [nodeBin, cliEntry, '--config', file, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
   const result = spawnSync('script', ['-qec', `stty cols ${columns}; ${quoted} 2>/dev/null`, '/dev/null'], {
     cwd: repoRoot,
     encoding: 'utf8',
@@ -48,7 +47,7 @@ function onTerminal(file: string, columns: number, args: readonly string[]): { l
  */
 function withClosedPipe(file: string, args: readonly string[], afterBytes: number): Promise<{ code: number | null; stderr: string; read: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsxBin, [cliEntry, '--config', file, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(nodeBin, [cliEntry, '--config', file, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let read = 0;
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -122,7 +121,8 @@ describe('output for people and for pipes', () => {
     expect(config).not.toContain('…');
   });
 
-  it.skipIf(!hasScript)('on an 80-column terminal every table fits, ids short; --wide prints them whole', () => {
+  // util-linux `script` (Debian's bsdutils, an essential package) makes the pseudo-terminal.
+  it('on an 80-column terminal every table fits, ids short; --wide prints them whole', () => {
     const commands = [['list', 'customers'], ['list', 'purchases'], ['list', 'products'], ['config', 'show'], ['report', 'sales'], ['list', 'stock']];
     for (const args of commands) {
       const { lines, text } = onTerminal(file, 80, args);
@@ -136,7 +136,7 @@ describe('output for people and for pipes', () => {
     expect(wide.text).toMatch(UUID);
     expect(Math.max(...wide.lines.map((line) => line.length))).toBeGreaterThan(80);
     // Names, not ids, for the customer of a purchase.
-    const names = (JSON.parse(spawnSync(tsxBin, [cliEntry, '--config', file, 'list', 'customers', '--json'], { cwd: repoRoot, encoding: 'utf8' }).stdout) as Array<{ firstName: string }>).map((c) => c.firstName);
+    const names = (JSON.parse(spawnSync(nodeBin, [cliEntry, '--config', file, 'list', 'customers', '--json'], { cwd: repoRoot, encoding: 'utf8' }).stdout) as Array<{ firstName: string }>).map((c) => c.firstName);
     const purchases = onTerminal(file, 120, ['list', 'purchases']).text;
     expect(names.some((name) => purchases.includes(name)), purchases).toBe(true);
   });
@@ -182,6 +182,14 @@ describe('output for people and for pipes', () => {
     expect(stock.stderr).not.toMatch(/EPIPE|\n\s+at /);
     expect(stock.code).toBe(0);
   }, 120_000);
+
+  it('a closed pipe keeps a failure a failure: a usage error whose stderr reader went away still exits 2', () => {
+    // `shopctl buy --random --count 0 2>&1 | head -c 0`: the message cannot be written, the exit code stays.
+    for (let i = 0; i < 3; i += 1) {
+      const result = spawnSync('bash', ['-c', `'${nodeBin}' '${cliEntry}' buy --random --count 0 2>&1 | head -c 0; echo "\${PIPESTATUS[0]}"`], { cwd: repoRoot, encoding: 'utf8' });
+      expect(result.stdout.trim()).toBe('2');
+    }
+  });
 
   it('the fast reads give the same answers as the server-side ones', async () => {
     for (const sort of ['purchases', 'name'] as const) {

@@ -183,6 +183,15 @@ describe('short forms', () => {
   });
 });
 
+describe('scripts whose width is measured differently', () => {
+  it('a Thai name stays whole in full and when the table fits (cli-table3 measures it wider than we do)', () => {
+    const thai = 'สมศักดิ์ มีสุข';
+    const cols: Column<{ n: string }>[] = [{ header: 'name', value: (r) => r.n }];
+    expect(renderTable([{ n: thai }], cols)).toContain(thai);
+    expect(renderTable([{ n: thai }], cols, { width: 80 })).toContain(thai);
+  });
+});
+
 describe('headers', () => {
   it('are cut only when the table cannot fit with them whole', () => {
     const data = [{ a: 'x'.repeat(12), b: 'long text here' }];
