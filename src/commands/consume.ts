@@ -32,7 +32,8 @@ export function consumeCommand(): Command {
     .action(
       run(consumeOptionsSchema, async (context, options) => {
         const { config, output } = context;
-        const groupId = options.group ?? config.kafka.groupId;
+        // A namespace keeps its sandbox apart for an explicit --group too (as for --db).
+        const groupId = options.group === undefined ? config.kafka.groupId : config.namespace === null ? options.group : `${config.namespace}.${options.group}`;
         const started = Date.now();
         const progress = options.json ? null : createProgress(output, `consuming as group '${groupId}'…`);
         const projector = await startConsuming(context, {

@@ -57,7 +57,6 @@ export function rangeHelp(flag: string, description: string): string {
 export const positiveIntField = (name: string, range: Range = rangeOf(name, { min: 1, max: Number.MAX_SAFE_INTEGER })) => intField(name, range);
 
 /** A whole number in `range` (default: the flag's, else 0 to Number.MAX_SAFE_INTEGER). */
-export const nonNegativeIntField = (name: string, range: Range = rangeOf(name, { min: 0, max: Number.MAX_SAFE_INTEGER })) => intField(name, range);
 
 /** A whole number from range.min to range.max; the message names the flag and both bounds. */
 export const intField = (name: string, range: Range) =>

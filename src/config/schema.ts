@@ -26,8 +26,10 @@ const id = (kind: 'id' | 'store') =>
   });
 
 /** A private sandbox: letters, digits, '-' and '_' (it becomes part of topic, group and database names). */
-export const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,40}$/;
-export const NAMESPACE_RULE = "1-40 letters, digits, '-' or '_'";
+// Lower case only: MongoDB refuses two databases whose names differ only in case, so `Trial` and
+// `trial` could not be two sandboxes.
+export const NAMESPACE_PATTERN = /^[a-z0-9_-]{1,40}$/;
+export const NAMESPACE_RULE = "1-40 lower-case letters, digits, '-' or '_'";
 
 const saslSchema = z
   .object({

@@ -35,36 +35,3 @@ export async function stockChangesOf(db: Db, sku: string, store?: string): Promi
   ]);
   return { journaled, purchases };
 }
-
-export interface SkuSums {
-  /** Units bought in purchases, per SKU. */
-  purchased: Array<{ _id: string; q: number }>;
-  /** Revenue of purchases in minor units, per SKU. */
-  revenue: Array<{ _id: string; r: number }>;
-  /** Store sales per SKU, as journaled: negative changes. */
-  storeSales: Array<{ _id: string; q: number }>;
-}
-
-// One accumulator per $group (FerretDB 1.24 returns 0 for any $sum after the first).
-export async function salesSumsBySku(db: Db, since?: string): Promise<SkuSums> {
-  const purchaseMatch = since ? [{ $match: { time: { $gte: since } } }] : [];
-  const purchases = purchasesOf(db);
-  const [purchased, revenue, storeSales] = await Promise.all([
-    purchases.aggregate<{ _id: string; q: number }>([...purchaseMatch, { $group: { _id: '$sku', q: { $sum: '$quantity' } } }]).toArray(),
-    purchases.aggregate<{ _id: string; r: number }>([...purchaseMatch, { $group: { _id: '$sku', r: { $sum: '$total.amount' } } }]).toArray(),
-    journalOf(db)
-      .aggregate<{ _id: string; q: number }>([
-        { $match: { type: 'shop.stock.sold.v1', ...(since ? { time: { $gte: since } } : {}) } },
-        { $group: { _id: '$stock.sku', q: { $sum: '$stock.change' } } },
-      ])
-      .toArray(),
-  ]);
-  return { purchased, revenue, storeSales };
-}
-
-/** Name and currency of the products with these SKUs. */
-export async function productNames(db: Db, skus: readonly string[]): Promise<Array<{ _id: string; name: string; price: { currency: string } }>> {
-  return productsOf(db)
-    .find({ _id: { $in: [...skus] } }, { projection: { _id: 1, name: 1, price: 1 } })
-    .toArray();
-}

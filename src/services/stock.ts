@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Config } from '../config/schema.js';
 import { isLowStock } from '../domain/stock-level.js';
-import { findStockLevels, productNames, productsAdded, salesSumsBySku, stockChangesOf } from '../db/stock-store.js';
+import { findStockLevels, productsAdded, stockChangesOf } from '../db/stock-store.js';
 import type { LevelRow } from '../domain/alerts.js';
 import type { JournalEntry, StockDoc } from '../domain/documents.js';
 
@@ -123,39 +123,5 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 // Application order: a retried sale is applied after goods that arrived later than it was made.
 function appliedOrder(entry: JournalEntry): string {
   return entry.applied ? `${entry.applied.at}#${String(entry.applied.n).padStart(9, '0')}` : `${entry.time}#`;
-}
-
-export interface SalesRow {
-  sku: string;
-  name: string | null;
-  quantity: number;
-  /** Revenue in minor units of `currency`, from purchases (store sales carry no price). */
-  revenue: number;
-  currency: string | null;
-}
-
-/** Units sold per SKU (purchases and store sales), most first, with purchase revenue. */
-export async function topSellers(db: Db, options: { top: number; since?: string | undefined }): Promise<SalesRow[]> {
-  const { purchased: quantities, revenue: revenues, storeSales: sales } = await salesSumsBySku(db, options.since);
-  const rows = new Map<string, SalesRow>();
-  const row = (sku: string): SalesRow => {
-    const existing = rows.get(sku);
-    if (existing) return existing;
-    const fresh: SalesRow = { sku, name: null, quantity: 0, revenue: 0, currency: null };
-    rows.set(sku, fresh);
-    return fresh;
-  };
-  for (const { _id, q } of quantities) row(_id).quantity += q;
-  for (const { _id, r } of revenues) row(_id).revenue += r;
-  for (const { _id, q } of sales) row(_id).quantity += -q; // sales are journaled as negative changes
-  const top = [...rows.values()].sort((a, b) => b.quantity - a.quantity || b.revenue - a.revenue || (a.sku < b.sku ? -1 : 1)).slice(0, options.top);
-  const products = await productNames(db, top.map((r) => r.sku));
-  const byId = new Map(products.map((product) => [product._id, product]));
-  for (const entry of top) {
-    const product = byId.get(entry.sku);
-    entry.name = product?.name ?? null;
-    entry.currency = product?.price.currency ?? null;
-  }
-  return top;
 }
 

@@ -302,6 +302,6 @@ describe('--namespace: a private sandbox in one setting', () => {
 
     const bad = await own.cli('--namespace', 'no.dots', 'list', 'customers');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("namespace (from flag): 'no.dots' is not a namespace: expected 1-40 letters, digits, '-' or '_'");
+    expect(bad.stderr).toContain("namespace (from flag): 'no.dots' is not a namespace: expected 1-40 lower-case letters, digits, '-' or '_'");
   });
 });

@@ -396,14 +396,14 @@ describe('namespace', () => {
     expect(sources['mongodb.db']).toBe('flag + namespace');
   });
 
-  it('is validated: letters, digits, - and _ only, with a message naming the value and where it came from', async () => {
-    for (const bad of ['has space', 'dot.ted', 'slash/x', '', 'x'.repeat(41)]) {
+  it('is validated: lower-case letters, digits, - and _ only, with a message naming the value and where it came from', async () => {
+    for (const bad of ['has space', 'dot.ted', 'slash/x', '', 'x'.repeat(41), 'Trial']) {
       const error = await configErrorOf(load({ flags: { namespace: bad } }));
-      expect(error.details, bad).toEqual([`namespace (from flag): '${bad}' is not a namespace: expected 1-40 letters, digits, '-' or '_'`]);
+      expect(error.details, bad).toEqual([`namespace (from flag): '${bad}' is not a namespace: expected 1-40 lower-case letters, digits, '-' or '_'`]);
     }
     const fromEnv = await configErrorOf(load({ env: { SHOPCTL_NAMESPACE: 'a.b' } }));
     expect(fromEnv.details[0]).toMatch(/^namespace \(from SHOPCTL_NAMESPACE\)/);
-    expect((await load({ flags: { namespace: 'Trial_2-x' } })).config.mongodb.db).toBe('shop_Trial_2-x');
+    expect((await load({ flags: { namespace: 'trial_2-x' } })).config.mongodb.db).toBe('shop_trial_2-x');
   });
 
   it('a namespace that makes a name too long is refused, naming that name', async () => {
