@@ -129,7 +129,7 @@ shop topics describe
 cat <<DONE
 
 demo done: database '$DB' on $MONGODB_URI, topics $PREFIX.* on $BROKERS.
-The local stack is still running. Try more commands (node bin/shopctl.js --help, or `npm link` once and then shopctl), e.g.
+The local stack is still running. Try more commands (node bin/shopctl.js --help; or npm link once, then shopctl), e.g.
   node bin/shopctl.js --db $DB list customers --limit 10
 Stop the stack with:  npm run stack:down
 DONE
