@@ -53,7 +53,10 @@ export class Workspace {
     }) as unknown as Config;
     for (const topic of Object.values(config.kafka.topics)) this.topics.add(topic);
     const configPath = path.join(this.dir, `${label}.yaml`);
-    await writeFile(configPath, stringify(config));
+    // Settings at their defaults that an older build (--baseline) would not know stay out of
+    // the file (the bench never sets a namespace: each world has names of its own).
+    const { namespace, ...known } = config;
+    await writeFile(configPath, stringify(namespace === null ? known : config));
     return { label, config, configPath };
   }
 
