@@ -24,15 +24,21 @@ export function idProblem(value: string, kind: 'id' | 'store' = 'id'): string | 
   if (kind === 'store' && /[:/]/.test(value)) return "contains ':' or '/' (they separate store and SKU in stock keys)";
   return null;
 }
-export const idSchema = z.string().superRefine((value, ctx) => {
-  const problem = idProblem(value);
-  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid id (${ID_RULE}): ${problem}` });
-});
+// The same rules as one regular expression each, for the hot path (every event of `consume` is
+// checked): a zod string check, not a refinement (measured, decoding 100,000 purchases in one
+// process: 2.8 s and 152 MB RSS with refinements, 0.9 s and 130 MB with these; 1.2 s with the
+// old letters-and-digits pattern). The message, only for a value that fails, says which rule.
+const VALID_ID = new RegExp(`^(?!\\s)[^\\u0000-\\u001f\\u007f-\\u009f$]{1,${MAX_ID_LENGTH}}(?<!\\s)$`);
+const VALID_STORE_ID = new RegExp(`^(?!\\s)[^\\u0000-\\u001f\\u007f-\\u009f$:/]{1,${MAX_ID_LENGTH}}(?<!\\s)$`);
+const idMessage =
+  (kind: 'id' | 'store'): z.ZodErrorMap =>
+  (_issue, ctx) =>
+    typeof ctx.data === 'string'
+      ? { message: `not a valid ${kind === 'store' ? 'store id' : 'id'} (${kind === 'store' ? STORE_ID_RULE : ID_RULE}): ${idProblem(ctx.data, kind) ?? 'invalid'}` }
+      : { message: ctx.defaultError };
+export const idSchema = z.string({ errorMap: idMessage('id') }).regex(VALID_ID);
 export const skuSchema = idSchema;
-export const storeIdSchema = z.string().superRefine((value, ctx) => {
-  const problem = idProblem(value, 'store');
-  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a valid store id (${STORE_ID_RULE}): ${problem}` });
-});
+export const storeIdSchema = z.string({ errorMap: idMessage('store') }).regex(VALID_STORE_ID);
 
 const addressSchema = z
   .object({
