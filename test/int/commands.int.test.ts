@@ -1,26 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
-import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { THREAD_MIN_COUNT } from '../../src/commands/buy.js';
 import { loadCatalog, randomPurchaseEvents } from '../../src/services/buy.js';
 import { createRuntime } from '../../src/services/runtime.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, testKafka, topicEnd, uniqueName, waitFor, type TestMongo } from '../helpers/env.js';
+import { spawnCli } from '../helpers/cli.js';
+import { testKafka, topicEnd, uniqueName, waitFor } from '../helpers/env.js';
+import { worlds, type World } from '../helpers/worlds.js';
 
 // The commands as a user runs them: the real CLI against the local stack. Every test has a world
 // of its own (a config file naming its own database, topics and consumer group) and makes in it
 // what it needs, so the tests run in any order, alone or together.
-
-interface World {
-  config: Config;
-  file: string;
-  mongo: TestMongo;
-  cli: (...args: string[]) => ReturnType<typeof runCli>;
-}
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
 
@@ -60,18 +50,7 @@ async function readTopic(config: Config, topic: string): Promise<Map<number, Kaf
 }
 
 describe('shopctl commands', () => {
-  const worlds: World[] = [];
-
-  async function world(): Promise<World> {
-    const config = testConfig();
-    const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-cmd-'));
-    const file = path.join(dir, 'shopctl.yaml');
-    await writeFile(file, stringify(config));
-    const mongo = await connectTestMongo(config);
-    const made: World = { config, file, mongo, cli: (...args) => runCli(['--config', file, ...args], {}, { timeoutMs: 90_000 }) };
-    worlds.push(made);
-    return made;
-  }
+  const { world, cleanUp } = worlds('cmd');
 
   /** A world with seeded customers and products (each with `stock` units at the default store) in MongoDB. */
   async function shop(sizes: { customers: number; products: number; stock?: number }): Promise<World> {
@@ -84,23 +63,7 @@ describe('shopctl commands', () => {
     return each;
   }
 
-  afterAll(async () => {
-    for (const each of worlds) {
-      await each.mongo.drop();
-      const admin = testKafka(each.config).admin();
-      await admin.connect();
-      try {
-        const mine = new Set(Object.values(each.config.kafka.topics));
-        const existing = (await admin.listTopics()).filter((topic) => mine.has(topic));
-        if (existing.length > 0) await admin.deleteTopics({ topics: existing });
-      } catch {
-        // Best effort: the topics have unique names and harm nothing if left.
-      } finally {
-        await admin.disconnect();
-      }
-      await rm(path.dirname(each.file), { recursive: true, force: true });
-    }
-  });
+  afterAll(cleanUp);
 
   it('makes customers and products --via db, reproducibly with --seed', async () => {
     const { cli } = await world();

@@ -1,24 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config/schema.js';
 import { createEvent } from '../../src/domain/events.js';
 import { dbSink } from '../../src/services/sinks.js';
-import { runCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, testKafka, type TestMongo } from '../helpers/env.js';
+import { worlds, type World } from '../helpers/worlds.js';
 
 // The commands agree with each other and with themselves: `list products` and `report sales`
 // count the same units, --json names what the table shows under the same names, `history` is in
 // event time order, `topics describe` shows every topic. Each test has a world of its own.
-
-interface World {
-  config: Config;
-  mongo: TestMongo;
-  cli: (...args: string[]) => ReturnType<typeof runCli>;
-  dir: string;
-}
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
 
@@ -38,18 +25,7 @@ let n = 0;
 const at = (time: string) => ({ id: `cons-${Date.now()}-${++n}`, time, source: 'test' });
 
 describe('consistency between commands', () => {
-  const worlds: World[] = [];
-
-  async function world(): Promise<World> {
-    const config = testConfig();
-    const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-cons-'));
-    const file = path.join(dir, 'shopctl.yaml');
-    await writeFile(file, stringify(config));
-    const mongo = await connectTestMongo(config);
-    const made: World = { config, mongo, dir, cli: (...args) => runCli(['--config', file, ...args], {}, { timeoutMs: 90_000 }) };
-    worlds.push(made);
-    return made;
-  }
+  const { world, cleanUp } = worlds('cons');
 
   async function ok(each: World, ...args: string[]): Promise<string> {
     const result = await each.cli(...args);
@@ -66,23 +42,7 @@ describe('consistency between commands', () => {
     return each;
   }
 
-  afterAll(async () => {
-    for (const each of worlds) {
-      await each.mongo.drop();
-      const admin = testKafka(each.config).admin();
-      await admin.connect();
-      try {
-        const mine = new Set(Object.values(each.config.kafka.topics));
-        const existing = (await admin.listTopics()).filter((topic) => mine.has(topic));
-        if (existing.length > 0) await admin.deleteTopics({ topics: existing });
-      } catch {
-        // Best effort: the topics have unique names and harm nothing if left.
-      } finally {
-        await admin.disconnect();
-      }
-      await rm(each.dir, { recursive: true, force: true });
-    }
-  });
+  afterAll(cleanUp);
 
   it('list products and report sales count the same units sold: purchases and store sales', async () => {
     const each = await shop(30);

@@ -1,26 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config/schema.js';
-import { cliCommand, repoRoot, runCli, spawnCli } from '../helpers/cli.js';
-import { connectTestMongo, testConfig, testKafka, topicEnd, waitFor, type TestMongo } from '../helpers/env.js';
+import { cliCommand, repoRoot, spawnCli } from '../helpers/cli.js';
+import { topicEnd, waitFor } from '../helpers/env.js';
+import { worlds, type World } from '../helpers/worlds.js';
 
 // Ctrl-C (SIGINT) and SIGTERM sent to the built binary (spawnCli runs `node bin/shopctl.js`)
 // in the middle of a run. A command with a fixed amount of work (make, buy --random) stops
 // making events, finishes the chunk in flight, prints how far it got and exits 130; a second
 // signal ends it at once. A command that runs until stopped (consume, alerts --follow) prints its
 // totals and exits 0.
-
-interface World {
-  config: Config;
-  file: string;
-  mongo: TestMongo;
-  cli: (...args: string[]) => ReturnType<typeof runCli>;
-}
 
 interface Running {
   stdout: () => string;
@@ -62,18 +51,7 @@ async function stallingProxy(target: string): Promise<{ endpoint: string; stall:
 }
 
 describe('signals', () => {
-  const worlds: World[] = [];
-
-  async function world(): Promise<World> {
-    const config = testConfig();
-    const dir = await mkdtemp(path.join(tmpdir(), 'shopctl-sig-'));
-    const file = path.join(dir, 'shopctl.yaml');
-    await writeFile(file, stringify(config));
-    const mongo = await connectTestMongo(config);
-    const made: World = { config, file, mongo, cli: (...args) => runCli(['--config', file, ...args], {}, { timeoutMs: 90_000 }) };
-    worlds.push(made);
-    return made;
-  }
+  const { world, cleanUp } = worlds('sig');
 
   /** A world with customers and products (a million units each at the default store) in MongoDB. */
   async function shop(): Promise<World> {
@@ -106,23 +84,7 @@ describe('signals', () => {
     };
   }
 
-  afterAll(async () => {
-    for (const each of worlds) {
-      await each.mongo.drop();
-      const admin = testKafka(each.config).admin();
-      await admin.connect();
-      try {
-        const mine = new Set(Object.values(each.config.kafka.topics));
-        const existing = (await admin.listTopics()).filter((topic) => mine.has(topic));
-        if (existing.length > 0) await admin.deleteTopics({ topics: existing });
-      } catch {
-        // Best effort: the topics have unique names and harm nothing if left.
-      } finally {
-        await admin.disconnect();
-      }
-      await rm(path.dirname(each.file), { recursive: true, force: true });
-    }
-  });
+  afterAll(cleanUp);
 
   const published = async (each: World): Promise<number> => topicEnd(each.config, each.config.kafka.topics.customers);
   const firstPublished = (each: World) =>
