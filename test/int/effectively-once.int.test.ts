@@ -114,32 +114,40 @@ describe('effectively once (issue 13)', () => {
       return timeless(clean.mongo);
     })());
 
+  /**
+   * A fresh shop and `args(rate)` killed with SIGKILL once `threshold` purchases are in, before
+   * the run's `total`: on a fast machine the last purchase can be written before the poll sees the
+   * threshold, so such an attempt is made again, slower (the rate changes no event). The shop and
+   * the purchases there after the kill.
+   */
+  const killedMidRun = async (args: (rate: number) => string[], threshold: number, total: number) => {
+    let partial = total;
+    let run: Awaited<ReturnType<typeof shopWithStock>> | undefined;
+    for (let rate = 1200; partial >= total && rate >= 150; rate /= 2) {
+      run = await shopWithStock();
+      const child = spawnCli(['--config', run.file, ...args(rate)]);
+      const done = exited(child);
+      const db = run.mongo.db;
+      await waitFor(async () => ((await db.collection('purchases').countDocuments()) >= threshold ? true : undefined), 90_000, `${threshold} purchases`);
+      child.kill('SIGKILL');
+      expect(await done).toBeNull();
+      // Read after the kill: whether the kill provably landed mid-run.
+      partial = await db.collection('purchases').countDocuments();
+      expect(partial).toBeGreaterThan(0);
+    }
+    expect(partial, 'a kill that lands before the last purchase').toBeLessThan(total);
+    return { run: run!, partial };
+  };
+
   it('a db-path writer killed with SIGKILL at three points, then run again, ends as one uninterrupted run', async () => {
     const expected = await expectedAfterBuy();
     const applied = expected.purchases!.length;
     expect(applied).toBeGreaterThan(1000);
     for (const threshold of [0.1, 0.4, 0.7].map((share) => Math.round(share * applied))) {
-      // A kill must land mid-run: on a fast machine the last purchase can be written before the
-      // poll sees the threshold, so such an attempt is made again, slower (the rate changes no event).
-      let partial = applied;
-      let run: Awaited<ReturnType<typeof shopWithStock>> | undefined;
-      for (let rate = 1200; partial >= applied && rate >= 150; rate /= 2) {
-        run = await shopWithStock();
-        const paced = paceAt(rate);
-        const child = spawnCli(['--config', run.file, ...paced]);
-        const done = exited(child);
-        const db = run.mongo.db;
-        await waitFor(async () => ((await db.collection('purchases').countDocuments()) >= threshold ? true : undefined), 90_000, `${threshold} purchases`);
-        child.kill('SIGKILL');
-        expect(await done).toBeNull();
-        // Read after the kill: whether the kill provably landed mid-run.
-        partial = await db.collection('purchases').countDocuments();
-        expect(partial).toBeGreaterThan(0);
-      }
-      expect(partial, 'a kill that lands before the last purchase').toBeLessThan(applied);
-      const again = await run!.cli(...buy);
+      const { run, partial } = await killedMidRun(paceAt, threshold, applied);
+      const again = await run.cli(...buy);
       expect([0, 3]).toContain(again.code);
-      expect(await timeless(run!.mongo), `killed at ${partial} purchases`).toEqual(expected);
+      expect(await timeless(run.mongo), `killed at ${partial} purchases`).toEqual(expected);
     }
   });
 
@@ -159,35 +167,21 @@ describe('effectively once (issue 13)', () => {
     expect(levels(expected).every((level) => level === 0)).toBe(true);
     expect(expected.purchases).toHaveLength(summary.made);
 
-    const threshold = Math.round(summary.made * 0.4);
-    let partial = summary.made;
-    let run: Awaited<ReturnType<typeof shopWithStock>> | undefined;
-    for (let rate = 1200; partial >= summary.made && rate >= 150; rate /= 2) {
-      run = await shopWithStock();
-      const child = spawnCli(['--config', run.file, ...awareAt(rate)]);
-      const done = exited(child);
-      const db = run.mongo.db;
-      await waitFor(async () => ((await db.collection('purchases').countDocuments()) >= threshold ? true : undefined), 90_000, `${threshold} purchases`);
-      child.kill('SIGKILL');
-      expect(await done).toBeNull();
-      partial = await db.collection('purchases').countDocuments();
-      expect(partial).toBeGreaterThan(0);
-    }
-    expect(partial, 'a kill that lands before the last purchase').toBeLessThan(summary.made);
+    const { run, partial } = await killedMidRun(awareAt, Math.round(summary.made * 0.4), summary.made);
     // Run again: it starts from the stock its first run recorded (not the stock now), so
     // it makes the same purchases; those applied are duplicates, the rest complete the run.
-    const again = await run!.cli(...awareAt(1200));
+    const again = await run.cli(...awareAt(1200));
     expect(again.code, again.stderr).toBe(0);
     const rerun = JSON.parse(again.stdout) as { count: number; duplicates: number; made: number; ranOut: boolean; refused: { total: number } };
     expect(rerun).toMatchObject({ made: summary.made, ranOut: true, refused: { total: 0 } });
     expect(rerun.duplicates).toBeGreaterThanOrEqual(partial);
     expect(rerun.count + rerun.duplicates).toBe(summary.made);
-    expect(await timeless(run!.mongo), `killed at ${partial} purchases`).toEqual(expected);
+    expect(await timeless(run.mongo), `killed at ${partial} purchases`).toEqual(expected);
     // And once more, complete: every purchase is a duplicate, nothing else changes.
-    const third = await run!.cli(...awareAt(1200));
+    const third = await run.cli(...awareAt(1200));
     expect(third.code, third.stderr).toBe(0);
     expect(JSON.parse(third.stdout)).toMatchObject({ count: 0, duplicates: summary.made, made: summary.made });
-    expect(await timeless(run!.mongo)).toEqual(expected);
+    expect(await timeless(run.mongo)).toEqual(expected);
   });
 
   it('a database killed and restarted under a db-path writer: the writer fails (exit 4) or rides it out, and a re-run ends as an uninterrupted run', async () => {
