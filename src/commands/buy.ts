@@ -4,8 +4,7 @@ import { idProblem, STORE_ID_RULE } from '../domain/events.js';
 import { DEFAULT_QUANTITY, MAX_SEED, type QuantityRange } from '../domain/generators.js';
 import { formatRange, LIMITS } from '../domain/limits.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { buyableUnits, loadCatalog, randomPurchaseChunks, singlePurchaseEvent, stockAtStart, type RunReport } from '../services/buy.js';
-import { chunkForRate } from '../services/pump.js';
+import { randomRun, singlePurchaseEvent } from '../services/buy.js';
 import { createRuntime } from '../services/runtime.js';
 import { writeSummaryJson, type WriteSummary } from '../ui/write-summary.js';
 import { examples, flagField, positiveIntField, positiveNumberField, run, seedField, viaField, viaOption, withRange } from './shared.js';
@@ -122,26 +121,26 @@ ${examples(
           return writeEvents(context, { what: 'purchases', via: options.via, total: 1, chunks: [[event]], json: options.json, repeatable: runtime.seeded });
         }
         const count = options.count ?? context.config.generate.purchases;
-        const catalog = await loadCatalog(db, context.config.mongodb.db);
         const quantity = options.quantity;
-        const stock = options.includeOutOfStock ? null : await stockAtStart(db, runtime, catalog, { store, quantity });
-        if (stock && buyableUnits(stock, quantity) === 0) {
-          throw new UsageError(`Nothing to buy at store '${store}': none of the ${catalog.products.length} products has ${quantity && quantity.min > 1 ? `${quantity.min} units` : 'any stock'} there`, {
-            suggestion: `Receive goods first (\`shopctl stock receive --store ${store} --sku SKU --quantity N\`), or add --include-out-of-stock to make purchases the store will refuse.`,
-          });
-        }
-        const report: RunReport = { made: 0, ranOut: false };
+        const { chunks, report, stockAware } = await randomRun(db, context.config.mongodb.db, runtime, {
+          count,
+          store,
+          quantity,
+          includeOutOfStock: options.includeOutOfStock,
+          via: options.via,
+          rate: options.rate,
+        });
         // Made: the purchases the sink took (a chunk made ahead and dropped on Ctrl-C is not).
         const outcome = (summary: WriteSummary) => {
           const made = summary.count + summary.duplicates + summary.rejected.length + summary.conflicts.length;
-          return { requested: count, made, ...(stock ? { stockAware: true, ranOut: report.ranOut && !summary.interrupted, store } : { stockAware: false }) };
+          return { requested: count, made, ...(stockAware ? { stockAware: true, ranOut: report.ranOut && !summary.interrupted, store } : { stockAware: false }) };
         };
         const code = await writeEvents(context, {
           what: 'purchases',
           via: options.via,
           total: count,
           rate: options.rate,
-          chunks: randomPurchaseChunks(runtime, catalog, { count, store, chunk: chunkForRate(options.rate), via: options.via, rate: options.rate, quantity, stock }, report),
+          chunks,
           json: options.json,
           repeatable: runtime.seeded,
           toJson: (summary) => ({ ...writeSummaryJson(summary), ...outcome(summary) }),

@@ -12,6 +12,7 @@ import {
 import { UsageError, ShopctlError } from '../errors.js';
 import { context } from './make.js';
 import { purchasesInThread } from './purchase-thread.js';
+import { chunkForRate } from './pump.js';
 import { digestOf, type Runtime } from './runtime.js';
 import type { Chunk } from './sinks.js';
 
@@ -193,6 +194,30 @@ export function* stockAwarePurchaseEvents(
     if (events.length > 0) yield events;
     if (report.ranOut) return;
   }
+}
+
+/**
+ * A `buy --random` run, ready to write: the catalogue, and (unless `includeOutOfStock`) the stock
+ * it starts from, in chunks paced for `rate`. A store with nothing to buy is a usage error.
+ * `report` is filled in as the purchases are made.
+ */
+export async function randomRun(
+  db: Db,
+  dbName: string,
+  runtime: Runtime,
+  run: { count: number; store: string; quantity?: QuantityRange | undefined; includeOutOfStock: boolean; via: 'db' | 'kafka'; rate?: number | undefined },
+): Promise<{ chunks: Iterable<Chunk> | AsyncIterable<Chunk>; report: RunReport; stockAware: boolean }> {
+  const { count, store, quantity } = run;
+  const catalog = await loadCatalog(db, dbName);
+  const stock = run.includeOutOfStock ? null : await stockAtStart(db, runtime, catalog, { store, quantity });
+  if (stock && buyableUnits(stock, quantity) === 0) {
+    throw new UsageError(`Nothing to buy at store '${store}': none of the ${catalog.products.length} products has ${quantity && quantity.min > 1 ? `${quantity.min} units` : 'any stock'} there`, {
+      suggestion: `Receive goods first (\`shopctl stock receive --store ${store} --sku SKU --quantity N\`), or add --include-out-of-stock to make purchases the store will refuse.`,
+    });
+  }
+  const report: RunReport = { made: 0, ranOut: false };
+  const chunks = randomPurchaseChunks(runtime, catalog, { count, store, chunk: chunkForRate(run.rate), via: run.via, rate: run.rate, quantity, stock }, report);
+  return { chunks, report, stockAware: stock !== null };
 }
 
 /** A digest of the catalogue (customers and products with their prices, in catalogue order). */
