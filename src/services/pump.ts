@@ -81,6 +81,19 @@ export function unavailableService(error: unknown): Service | null {
   return null;
 }
 
+const SOCKET_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_SOCKET_CLOSED']);
+
+/** Whether a failure is Node's own error for a socket that broke (reset, ended by the peer...). */
+export function isSocketFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** Whether a failure is a service being unreachable (exit 4), not a fault of the command. */
 export const isUnavailable = (error: unknown): boolean => unavailableService(error) !== null;
 
@@ -110,7 +123,9 @@ export interface WriteProgress {
 export function explainWriteFailure(error: unknown, config: Config, progress: WriteProgress): unknown {
   // Already explained (a connection that failed at start-up names its endpoint itself).
   if (error instanceof ServiceUnavailableError) return error;
-  const service = unavailableService(error);
+  // A socket the server closed can also surface as Node's own error (the MongoDB driver passes on
+  // an EPIPE met while waiting for a write to drain): mid-write, it is the service being written to.
+  const service = unavailableService(error) ?? (isSocketFailure(error) ? (progress.via === 'kafka' ? 'kafka' : 'mongodb') : null);
   if (!service) return error;
   const endpoint = endpointOf(config, service);
   const verb = progress.via === 'kafka' ? 'published to Kafka' : 'written to MongoDB';

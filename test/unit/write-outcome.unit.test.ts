@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient, MongoNetworkError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
@@ -108,6 +110,24 @@ async function mongoFailure(): Promise<unknown> {
   throw new Error('expected the connection to fail');
 }
 
+/** Node's own error for a write to a socket the other side ended (as the MongoDB driver passes it on). */
+async function endedSocketFailure(): Promise<Error> {
+  const server = net.createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  try {
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'end');
+    const failed = once(socket, 'error');
+    socket.write('after the end');
+    const [error] = (await failed) as [Error];
+    socket.destroy();
+    return error;
+  } finally {
+    server.close();
+  }
+}
+
 describe('a service lost in the middle of a write', () => {
   it('recognises the drivers\' own failures, and only those', async () => {
     const [kafka, mongo] = await Promise.all([kafkaFailure(), mongoFailure()]);
@@ -138,6 +158,17 @@ describe('a service lost in the middle of a write', () => {
     expect(error.exitCode).toBe(ExitCode.unavailable);
     expect(error.message).toBe('Kafka at 127.0.0.1:1 became unreachable during the command: 40,000 of 1,000,000 events published to Kafka before it failed');
     expect(error.suggestion).toContain('without --seed it makes new events');
+  });
+
+  it('takes a socket ended by the server (Node\'s EPIPE, not the driver\'s error) as the service written to', async () => {
+    const ended = await endedSocketFailure();
+    expect((ended as NodeJS.ErrnoException).code).toBe('EPIPE');
+    const db = explainWriteFailure(ended, config, { via: 'db', written: 300, total: 1000, repeatable: true }) as ShopctlError;
+    expect(db).toBeInstanceOf(ServiceUnavailableError);
+    expect(db.code).toBe('MONGODB_UNAVAILABLE');
+    expect(db.message).toMatch(/^MongoDB at mongodb:\/\/app:\*\*\*@127\.0\.0\.1:1\/\S* became unreachable during the command: 300 of 1,000 events written/);
+    const kafka = explainWriteFailure(ended, config, { via: 'kafka', written: 300, total: 1000, repeatable: true }) as ShopctlError;
+    expect(kafka.code).toBe('KAFKA_UNAVAILABLE');
   });
 
   it('leaves other failures, and start-up failures that name their endpoint already, as they are', () => {
