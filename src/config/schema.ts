@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_RULE, MARGIN_RULE, parseDuration, parseMargin } from '../domain/availability.js';
 import { idProblem, ID_RULE, STORE_ID_RULE } from '../domain/events.js';
 import { MAX_SEED } from '../domain/generators.js';
 import { formatRange, LIMITS, type Range } from '../domain/limits.js';
@@ -30,6 +31,16 @@ const id = (kind: 'id' | 'store') =>
 // `trial` could not be two sandboxes.
 export const NAMESPACE_PATTERN = /^[a-z0-9_-]{1,40}$/;
 export const NAMESPACE_RULE = "1-40 lower-case letters, digits, '-' or '_'";
+
+// A safety margin: units (2) or a percentage of the units on hand ('10%').
+const margin = z.union([z.number(), z.string()]).superRefine((value, ctx) => {
+  if (parseMargin(value) === null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected ${MARGIN_RULE}, got ${JSON.stringify(value)}` });
+});
+
+const duration = z.string().superRefine((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null || ms < 1000 || ms > 30 * 86_400_000) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected ${DURATION_RULE}, from 1s to 30d, got ${JSON.stringify(value)}` });
+});
 
 const saslSchema = z
   .object({
@@ -64,6 +75,7 @@ export const configSchema = z
             dlq: topicName,
             importErrors: topicName,
             alerts: topicName,
+            reservations: topicName,
           })
           .strict(),
       })
@@ -99,6 +111,22 @@ export const configSchema = z
         initialStock: inRange(LIMITS.stock),
       })
       .strict(),
+    availability: z
+      .object({
+        safetyMargin: margin,
+        margins: z.record(id('store'), margin),
+        staleAfterSeconds: z.number().positive().max(LIMITS.seconds.max, `expected at most ${LIMITS.seconds.max} seconds`),
+        heartbeatSeconds: z.number().min(LIMITS.seconds.min).max(LIMITS.seconds.max),
+        reservationTtl: duration,
+        sweepSeconds: z.number().min(LIMITS.seconds.min).max(LIMITS.seconds.max),
+      })
+      .strict(),
+    outbox: z
+      .object({
+        /** Record the db path's applied events for `shopctl relay`. */
+        enabled: z.boolean(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -123,6 +151,7 @@ export const defaultConfig: Config = {
       dlq: 'shop.dlq',
       importErrors: 'shop.import-errors',
       alerts: 'shop.alerts',
+      reservations: 'shop.reservations',
     },
   },
   mongodb: {
@@ -147,5 +176,16 @@ export const defaultConfig: Config = {
     lowStockThreshold: 5,
     thresholds: {},
     initialStock: 1000,
+  },
+  availability: {
+    safetyMargin: 0,
+    margins: {},
+    staleAfterSeconds: 30,
+    heartbeatSeconds: 5,
+    reservationTtl: '15m',
+    sweepSeconds: 5,
+  },
+  outbox: {
+    enabled: true,
   },
 };

@@ -7,6 +7,8 @@ export const JOURNAL = 'events';
 /** Write intents in flight (see services/projection): heads, and their bodies. */
 export const INTENTS = 'intents';
 export const INTENT_BODIES = 'intent_bodies';
+/** Applied events of the db path waiting for `shopctl relay` (see domain/projection-port OutboxRecord). */
+export const OUTBOX = 'outbox';
 /** Where seeded stock-aware runs started (see services/buy stockAtStart): one document per run. */
 export const RUNS = 'runs';
 
@@ -17,6 +19,9 @@ export const COLLECTIONS = {
   purchases: 'purchases',
   stock: 'stock',
   journal: JOURNAL,
+  reservations: 'reservations',
+  stores: 'stores',
+  outbox: OUTBOX,
 } as const;
 
 /** The typed collections (the only place outside the projection store that names them). */

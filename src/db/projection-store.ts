@@ -2,9 +2,9 @@ import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import type { AnyDoc, CollectionName } from '../domain/documents.js';
 import type { ShopEvent } from '../domain/events.js';
 import type { Change, DocRef, Entry } from '../domain/projector.js';
-import type { Intent, ProjectionStore } from '../domain/projection-port.js';
+import type { Intent, OutboxRecord, ProjectionStore } from '../domain/projection-port.js';
 import type { ServerTraits } from './client.js';
-import { collectionOf, INTENTS, INTENT_BODIES, JOURNAL } from './collections.js';
+import { collectionOf, INTENTS, INTENT_BODIES, JOURNAL, OUTBOX } from './collections.js';
 import { withLeases } from './leases.js';
 import { duplicateKeyIndexes } from './write-errors.js';
 
@@ -107,6 +107,15 @@ export function mongoProjectionStore(target: ProjectionTarget): ProjectionStore 
       await Promise.all([heads.insertOne({ _id: intent._id, at, keys }), bodies.insertOne(body)]);
     },
 
+    async insertOutbox(records) {
+      try {
+        await db.collection<OutboxRecord>(OUTBOX).insertMany(records.map((record) => ({ ...record })), { ordered: false });
+      } catch (error) {
+        // A record already there was inserted by this intent before (a recovery): keep it.
+        duplicateKeyIndexes(error, records.length);
+      }
+    },
+
     async insertEntries(entries, intent) {
       const clashes: string[] = [];
       const groups = new Map<string, Array<Entry['doc']>>();
@@ -139,7 +148,7 @@ export function mongoProjectionStore(target: ProjectionTarget): ProjectionStore 
     },
 
     async removeEntries(intent) {
-      for (const [collection, ids] of [[JOURNAL, intent.journal], ['purchases', intent.purchases]] as const) {
+      for (const [collection, ids] of [[JOURNAL, intent.journal], ['purchases', intent.purchases], [OUTBOX, intent.outbox ?? []]] as const) {
         for (let start = 0; start < ids.length; start += IN_AT_MOST) {
           await byId(collection).deleteMany({ _id: { $in: ids.slice(start, start + IN_AT_MOST) }, intent: intent._id });
         }

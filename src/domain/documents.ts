@@ -55,6 +55,37 @@ export interface StockDoc extends DocMeta {
   level: number;
   updatedAt: string;
   sold?: Sales;
+  /** Units held by open (confirmed) reservations: not promised to anyone else. */
+  pending?: number;
+}
+
+export const reservationStatuses = ['confirmed', 'rejected', 'fulfilled', 'failed', 'cancelled', 'expired'] as const;
+export type ReservationStatus = (typeof reservationStatuses)[number];
+export type ReservationReason = 'insufficient_stock' | 'unknown_sku' | 'store_stale';
+
+// One reservation: decided by the store side when its request is applied (confirmed, holding
+// its quantity in the stock document's `pending`, or rejected with a reason), then closed once:
+// fulfilled (the goods left the store), failed (the shop floor sold them first), cancelled or
+// expired (the hold released).
+export interface ReservationDoc extends DocMeta {
+  customerId: string;
+  store: string;
+  sku: string;
+  quantity: number;
+  status: ReservationStatus;
+  reason?: ReservationReason;
+  /** Why, in words (rejected and failed ones). */
+  message?: string;
+  requestedAt: string;
+  expiresAt: string;
+  /** When it reached its status (the event time of the step that closed it, or the request's). */
+  updatedAt: string;
+}
+
+// A store as the central view knows it: its last heartbeat (the store's clock). A store that has
+// never sent one is not watched: its freshness is unknown, not stale.
+export interface StoreDoc extends DocMeta {
+  lastHeartbeat: string;
 }
 
 // Created once by its event (the _id is the event id) and never changed. A purchase is its own
@@ -103,13 +134,15 @@ export interface StockEffect {
 }
 
 /** Collections whose documents evolve with events (read, changed, written back conditionally). */
-export const collectionNames = ['customers', 'products', 'stock'] as const;
+export const collectionNames = ['customers', 'products', 'stock', 'reservations', 'stores'] as const;
 export type CollectionName = (typeof collectionNames)[number];
 
 export interface DocsByCollection {
   customers: CustomerDoc;
   products: ProductDoc;
   stock: StockDoc;
+  reservations: ReservationDoc;
+  stores: StoreDoc;
 }
 
 export type AnyDoc = DocsByCollection[CollectionName];

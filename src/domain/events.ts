@@ -97,6 +97,39 @@ export const stockCountedData = z
   })
   .strict();
 
+// Reservations (see domain/availability.ts). A reservation id is the customer's or the client's
+// idempotency key: the same id twice is one reservation. Every event of a reservation names its
+// store and SKU, so that the documents it changes are known before anything is read, and it is
+// keyed by the store on Kafka: one writer per store, in order.
+export const MAX_RESERVATION_ID_LENGTH = 100;
+export const reservationIdSchema = idSchema.refine((value) => value.length <= MAX_RESERVATION_ID_LENGTH, `a reservation id has at most ${MAX_RESERVATION_ID_LENGTH} characters`);
+
+export const reservationRequestedData = z
+  .object({
+    reservationId: reservationIdSchema,
+    customerId: idSchema,
+    store: storeIdSchema,
+    sku: skuSchema,
+    quantity: z.number().int().positive().max(1_000_000),
+    expiresAt: z.string().datetime({ offset: true }),
+    /** Reserve even when the store's heartbeat is older than the freshness SLA. */
+    allowStale: z.boolean().optional(),
+  })
+  .strict();
+
+const reservationStep = z
+  .object({
+    reservationId: reservationIdSchema,
+    store: storeIdSchema,
+    sku: skuSchema,
+  })
+  .strict();
+export const reservationFulfilledData = reservationStep;
+export const reservationCancelledData = reservationStep;
+export const reservationExpiredData = reservationStep;
+
+export const storeHeartbeatData = z.object({ store: storeIdSchema }).strict();
+
 // Every event type shopctl knows, with the schema of its data. The version suffix lets a
 // consumer upgrade an older shape when reading.
 export const eventDataSchemas = {
@@ -106,6 +139,11 @@ export const eventDataSchemas = {
   'shop.stock.received.v1': stockReceivedData,
   'shop.stock.sold.v1': stockSoldData,
   'shop.stock.counted.v1': stockCountedData,
+  'shop.reservation.requested.v1': reservationRequestedData,
+  'shop.reservation.fulfilled.v1': reservationFulfilledData,
+  'shop.reservation.cancelled.v1': reservationCancelledData,
+  'shop.reservation.expired.v1': reservationExpiredData,
+  'shop.store.heartbeat.v1': storeHeartbeatData,
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;
@@ -140,7 +178,14 @@ export type StockReceived = Envelope<'shop.stock.received.v1'>;
 export type StockSold = Envelope<'shop.stock.sold.v1'>;
 export type StockCounted = Envelope<'shop.stock.counted.v1'>;
 export type StockEvent = StockReceived | StockSold | StockCounted;
-export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade | StockEvent;
+export type ReservationRequested = Envelope<'shop.reservation.requested.v1'>;
+export type ReservationFulfilled = Envelope<'shop.reservation.fulfilled.v1'>;
+export type ReservationCancelled = Envelope<'shop.reservation.cancelled.v1'>;
+export type ReservationExpired = Envelope<'shop.reservation.expired.v1'>;
+export type ReservationStep = ReservationFulfilled | ReservationCancelled | ReservationExpired;
+export type ReservationEvent = ReservationRequested | ReservationStep;
+export type StoreHeartbeat = Envelope<'shop.store.heartbeat.v1'>;
+export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade | StockEvent | ReservationEvent | StoreHeartbeat;
 
 export type ValidationResult =
   | { ok: true; event: ShopEvent }
@@ -234,6 +279,13 @@ function subjectOf(type: EventType, data: ShopEvent['data']): string {
       const stock = data as { store: string; sku: string };
       return `stock/${stock.store}/${stock.sku}`;
     }
+    case 'shop.reservation.requested.v1':
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1':
+      return `reservation/${(data as ReservationEvent['data']).reservationId}`;
+    case 'shop.store.heartbeat.v1':
+      return `store/${(data as StoreHeartbeat['data']).store}`;
     default: {
       const unreachable: never = type;
       return unreachable;

@@ -1,6 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { AnyDoc, CollectionName, CustomerDoc, DocsByCollection, JournalEntry, ProductDoc, PurchaseDoc, StockDoc, StockEffect } from './documents.js';
-import { stockKey, type ShopEvent, type StockEvent } from './events.js';
+import { availableToPromise, DEFAULT_RULES, freshnessOf, formatDuration, marginUnits, type AvailabilityRules } from './availability.js';
+import type {
+  AnyDoc,
+  CollectionName,
+  CustomerDoc,
+  DocsByCollection,
+  JournalEntry,
+  ProductDoc,
+  PurchaseDoc,
+  ReservationDoc,
+  ReservationReason,
+  ReservationStatus,
+  StockDoc,
+  StockEffect,
+} from './documents.js';
+import { stockKey, type ReservationEvent, type ReservationRequested, type ReservationStep, type ShopEvent, type StockEvent, type StoreHeartbeat } from './events.js';
 import { multiply } from './money.js';
 
 // The projection as pure functions: which documents an event touches, whether it may be applied,
@@ -24,8 +38,17 @@ export interface ProjectionInput {
 
 export type RejectReason = 'unknown_reference' | 'insufficient_stock' | 'id_conflict';
 
+/** What applying a reservation's event did to it: its status after, and whether it changed. */
+export interface ReservationEffect {
+  id: string;
+  status: ReservationStatus;
+  changed: boolean;
+  reason?: ReservationReason;
+  message?: string;
+}
+
 export type Outcome =
-  | { status: 'applied'; stock?: StockEffect }
+  | { status: 'applied'; stock?: StockEffect; reservation?: ReservationEffect }
   | { status: 'duplicate' }
   | { status: 'rejected'; reason: RejectReason; message: string };
 
@@ -86,6 +109,13 @@ export function refsOf(event: ShopEvent): DocRef[] {
   switch (event.type) {
     case 'shop.purchase.made.v1':
       return [{ collection: 'customers', id: event.data.customerId }, { collection: 'products', id: event.data.sku }, ...writesOf(event)];
+    case 'shop.reservation.requested.v1':
+      // Whether the SKU exists, and whether the store was heard from lately, decide it too.
+      return [{ collection: 'products', id: event.data.sku }, { collection: 'stores', id: event.data.store }, ...writesOf(event)];
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1':
+    case 'shop.store.heartbeat.v1':
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
     case 'shop.stock.received.v1':
@@ -98,10 +128,12 @@ export function refsOf(event: ShopEvent): DocRef[] {
 }
 
 /**
- * The evolving documents an event changes: exactly one for every event. A purchase changes the
- * stock document of its store and SKU only (level and sales there); what a customer owns and
- * what a product sold are derived when read. So every changed document has one key that orders
- * it (the Kafka key), and one writer at a time.
+ * The evolving documents an event changes. A purchase changes the stock document of its store and
+ * SKU only (level and sales there); what a customer owns and what a product sold are derived when
+ * read. So every document a stock event changes has one key that orders it (the Kafka key), and
+ * one writer at a time. A reservation's events change the reservation and the stock document of
+ * its store and SKU (the hold): they are ordered by the store on their own topic, and share the
+ * stock document with that store's stock events through the leases.
  */
 export function writesOf(event: ShopEvent): DocRef[] {
   switch (event.type) {
@@ -114,6 +146,16 @@ export function writesOf(event: ShopEvent): DocRef[] {
     case 'shop.stock.sold.v1':
     case 'shop.stock.counted.v1':
       return [{ collection: 'stock', id: stockKey(event.data.store, event.data.sku) }];
+    case 'shop.reservation.requested.v1':
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1':
+      return [
+        { collection: 'reservations', id: event.data.reservationId },
+        { collection: 'stock', id: stockKey(event.data.store, event.data.sku) },
+      ];
+    case 'shop.store.heartbeat.v1':
+      return [{ collection: 'stores', id: event.data.store }];
     default:
       return assertNever(event);
   }
@@ -146,7 +188,12 @@ function canonical(value: unknown): string {
  * now), or, when its content differs, refused as an id conflict. A duplicate is recognised before
  * any rule is asked.
  */
-export function projectBatch(inputs: readonly ProjectionInput[], snapshot: Snapshot, applied: ReadonlyMap<string, string | null>): Outcome[] {
+export function projectBatch(
+  inputs: readonly ProjectionInput[],
+  snapshot: Snapshot,
+  applied: ReadonlyMap<string, string | null>,
+  rules: AvailabilityRules = DEFAULT_RULES,
+): Outcome[] {
   const seen = new Map(applied);
   return inputs.map(({ event }) => {
     const fingerprint = fingerprintOf(event);
@@ -162,8 +209,13 @@ export function projectBatch(inputs: readonly ProjectionInput[], snapshot: Snaps
     }
     const rejection = decide(event, snapshot);
     if (rejection) return rejection;
-    for (const ref of writesOf(event)) applyTo(ref, event, snapshot);
     seen.set(event.id, fingerprint);
+    if (isReservationEvent(event)) return applyReservation(event, snapshot, rules);
+    if (event.type === 'shop.store.heartbeat.v1') {
+      applyHeartbeat(event, snapshot);
+      return { status: 'applied' };
+    }
+    for (const ref of writesOf(event)) applyTo(ref, event, snapshot);
     const stock = stockEffect(event, snapshot);
     return stock ? { status: 'applied', stock } : { status: 'applied' };
   });
@@ -178,6 +230,9 @@ export function entriesOf(inputs: readonly ProjectionInput[], outcomes: readonly
   inputs.forEach(({ event, position }, index) => {
     const outcome = outcomes[index];
     if (outcome?.status !== 'applied') return;
+    // A heartbeat is not journaled: applying one again changes nothing (the newest time is kept),
+    // and a store's heartbeats every few seconds would fill the journal.
+    if (event.type === 'shop.store.heartbeat.v1') return;
     const common = { pos: positionLabel(position), ...(outcome.stock ? { stock: outcome.stock } : {}), applied: { at, n: index }, h: fingerprintOf(event), intent };
     if (event.type === 'shop.purchase.made.v1') {
       entries.push({ collection: 'purchases', doc: { ...purchaseOf(event), ...common } });
@@ -189,7 +244,7 @@ export function entriesOf(inputs: readonly ProjectionInput[], outcomes: readonly
 }
 
 // What an applied event did to a stock level, for the journal (the stock history).
-function stockEffect(event: ShopEvent, snapshot: Snapshot): StockEffect | undefined {
+function stockEffect(event: Exclude<ShopEvent, ReservationEvent | StoreHeartbeat>, snapshot: Snapshot): StockEffect | undefined {
   if (event.type === 'shop.customer.registered.v1' || event.type === 'shop.product.added.v1') return undefined;
   const { store, sku } = event.data;
   const level = snapshot.get('stock', stockKey(store, sku))?.level ?? 0;
@@ -218,10 +273,141 @@ function decide(event: ShopEvent, snapshot: Snapshot): Outcome | null {
     }
     case 'shop.stock.sold.v1':
       return checkStock(event, snapshot);
+    case 'shop.reservation.requested.v1':
+    case 'shop.store.heartbeat.v1':
+      // A request is always applied: the store's decision (confirmed or rejected, with a reason)
+      // is its effect, recorded in the reservation, not a refusal of the event.
+      return null;
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1': {
+      const reservation = snapshot.get('reservations', event.data.reservationId);
+      if (!reservation) return { status: 'rejected', reason: 'unknown_reference', message: `unknown reservation '${event.data.reservationId}'` };
+      if (reservation.store !== event.data.store || reservation.sku !== event.data.sku) {
+        return {
+          status: 'rejected',
+          reason: 'unknown_reference',
+          message: `reservation '${reservation._id}' is for store '${reservation.store}', SKU '${reservation.sku}', not store '${event.data.store}', SKU '${event.data.sku}'`,
+        };
+      }
+      return null;
+    }
     default:
       return assertNever(event);
   }
 }
+
+const isReservationEvent = (event: ShopEvent): event is ReservationEvent =>
+  event.type === 'shop.reservation.requested.v1' ||
+  event.type === 'shop.reservation.fulfilled.v1' ||
+  event.type === 'shop.reservation.cancelled.v1' ||
+  event.type === 'shop.reservation.expired.v1';
+
+// A reservation's events: the request is decided by the store's available-to-promise and
+// freshness at the request's time; fulfilment takes the units (or fails when the shop floor sold
+// them first); cancelling and expiring release the hold. A step that finds the reservation
+// closed already changes nothing (it says so in its effect).
+function applyReservation(event: ReservationEvent, snapshot: Snapshot, rules: AvailabilityRules): Outcome {
+  const key = stockKey(event.data.store, event.data.sku);
+  const stock = snapshot.get('stock', key);
+  const current = snapshot.get('reservations', event.data.reservationId);
+  if (event.type === 'shop.reservation.requested.v1') {
+    if (current) return { status: 'applied', reservation: effectOf(current, false) };
+    const decision = decideRequest(event, snapshot, rules);
+    const reservation: ReservationDoc = {
+      _id: event.data.reservationId,
+      _rev: 1,
+      customerId: event.data.customerId,
+      store: event.data.store,
+      sku: event.data.sku,
+      quantity: event.data.quantity,
+      status: decision ? 'rejected' : 'confirmed',
+      ...(decision ?? {}),
+      requestedAt: event.time,
+      expiresAt: event.data.expiresAt,
+      updatedAt: event.time,
+    };
+    snapshot.set('reservations', reservation);
+    if (!decision) snapshot.set('stock', withPending(stock ?? emptyStock(event.data.store, event.data.sku, event.time), event.data.quantity, event.time));
+    return { status: 'applied', reservation: effectOf(reservation, true) };
+  }
+  const reservation = current as ReservationDoc; // decide() refused the step of an unknown one
+  if (reservation.status !== 'confirmed' || (event.type === 'shop.reservation.expired.v1' && event.time < reservation.expiresAt)) {
+    return { status: 'applied', reservation: effectOf(reservation, false) };
+  }
+  const held = stock ?? emptyStock(reservation.store, reservation.sku, event.time);
+  const released = withPending(held, -reservation.quantity, event.time);
+  let next: ReservationDoc;
+  let effect: StockEffect | undefined;
+  if (event.type === 'shop.reservation.fulfilled.v1') {
+    if (held.level >= reservation.quantity) {
+      const level = held.level - reservation.quantity;
+      snapshot.set('stock', { ...released, level });
+      effect = { store: reservation.store, sku: reservation.sku, change: -reservation.quantity, level };
+      next = closed(reservation, 'fulfilled', event.time);
+    } else {
+      snapshot.set('stock', released);
+      next = {
+        ...closed(reservation, 'failed', event.time),
+        reason: 'insufficient_stock',
+        message: `store '${reservation.store}', SKU '${reservation.sku}': ${reservation.quantity} reserved, ${held.level} on hand (sold on the shop floor meanwhile)`,
+      };
+    }
+  } else {
+    snapshot.set('stock', released);
+    next = closed(reservation, event.type === 'shop.reservation.cancelled.v1' ? 'cancelled' : 'expired', event.time);
+  }
+  snapshot.set('reservations', next);
+  return { status: 'applied', reservation: effectOf(next, true), ...(effect ? { stock: effect } : {}) };
+}
+
+function decideRequest(event: ReservationRequested, snapshot: Snapshot, rules: AvailabilityRules): Pick<ReservationDoc, 'reason' | 'message'> | null {
+  const { store, sku, quantity } = event.data;
+  if (!snapshot.get('products', sku)) return { reason: 'unknown_sku', message: `no product with SKU '${sku}'` };
+  const heard = freshnessOf(snapshot.get('stores', store)?.lastHeartbeat, new Date(event.time), rules.staleAfterMs);
+  if (heard.state === 'stale' && event.data.allowStale !== true) {
+    return {
+      reason: 'store_stale',
+      message: `store '${store}' was last heard from ${formatDuration(heard.ageMs ?? 0)} before the request (stale after ${formatDuration(rules.staleAfterMs)})`,
+    };
+  }
+  const stock = snapshot.get('stock', stockKey(store, sku));
+  const level = stock?.level ?? 0;
+  const pending = stock?.pending ?? 0;
+  const margin = rules.marginFor(store);
+  const available = availableToPromise(level, pending, margin);
+  if (quantity <= available) return null;
+  return {
+    reason: 'insufficient_stock',
+    message: `store '${store}', SKU '${sku}': requested ${quantity}, available to promise ${available} (on hand ${level}, held ${pending}, safety margin ${marginUnits(margin, level)})`,
+  };
+}
+
+const effectOf = (doc: ReservationDoc, changed: boolean): ReservationEffect => ({
+  id: doc._id,
+  status: doc.status,
+  changed,
+  ...(doc.reason ? { reason: doc.reason } : {}),
+  ...(doc.message ? { message: doc.message } : {}),
+});
+
+const closed = (doc: ReservationDoc, status: ReservationStatus, time: string): ReservationDoc => ({ ...doc, _rev: doc._rev + 1, status, updatedAt: time });
+
+const emptyStock = (store: string, sku: string, time: string): StockDoc => ({ _id: stockKey(store, sku), _rev: 0, store, sku, level: 0, updatedAt: time });
+
+// The hold changes; the level does not (nor its time: updatedAt is the last level change).
+function withPending(stock: StockDoc, change: number, _time: string): StockDoc {
+  return { ...stock, _rev: stock._rev + 1, pending: Math.max(0, (stock.pending ?? 0) + change) };
+}
+
+// The newest heartbeat is kept: an older one (a repeat, or one overtaken) changes nothing.
+function applyHeartbeat(event: StoreHeartbeat, snapshot: Snapshot): void {
+  const current = snapshot.get('stores', event.data.store);
+  if (current && current.lastHeartbeat >= event.time) return;
+  snapshot.set('stores', { _id: event.data.store, _rev: (current?._rev ?? 0) + 1, lastHeartbeat: event.time });
+}
+
+export type { ReservationStep };
 
 // Stock never goes below zero: a purchase or sale of more than is there is not applied.
 function checkStock(event: Extract<ShopEvent, { data: { quantity: number; store: string } }>, snapshot: Snapshot): Outcome | null {
@@ -252,6 +438,9 @@ function applyTo(ref: DocRef, event: ShopEvent, snapshot: Snapshot): void {
       if (next) snapshot.set('stock', { ...next, _rev: next._rev + 1 });
       return;
     }
+    case 'reservations':
+    case 'stores':
+      return; // their events are applied by applyReservation and applyHeartbeat
     default:
       assertNever(ref.collection);
   }
@@ -281,6 +470,11 @@ export function evolveCustomer(doc: CustomerDoc | null, event: ShopEvent): Custo
     case 'shop.stock.received.v1':
     case 'shop.stock.sold.v1':
     case 'shop.stock.counted.v1':
+    case 'shop.reservation.requested.v1':
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1':
+    case 'shop.store.heartbeat.v1':
       return doc;
     default:
       return assertNever(event);
@@ -298,6 +492,11 @@ export function evolveProduct(doc: ProductDoc | null, event: ShopEvent): Product
     case 'shop.stock.received.v1':
     case 'shop.stock.sold.v1':
     case 'shop.stock.counted.v1':
+    case 'shop.reservation.requested.v1':
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1':
+    case 'shop.store.heartbeat.v1':
       return doc;
     default:
       return assertNever(event);
@@ -308,6 +507,11 @@ export function evolveStock(doc: StockDoc | null, event: ShopEvent): StockDoc | 
   switch (event.type) {
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
+    case 'shop.reservation.requested.v1':
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1':
+    case 'shop.store.heartbeat.v1':
       return doc;
     case 'shop.purchase.made.v1':
     case 'shop.stock.received.v1':

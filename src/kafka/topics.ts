@@ -16,7 +16,7 @@ export function allTopics(config: Config): string[] {
 /** The topics `consume` projects from. */
 export function projectedTopics(config: Config): string[] {
   const { topics } = config.kafka;
-  return [topics.customers, topics.catalog, topics.inventory];
+  return [topics.customers, topics.catalog, topics.inventory, topics.reservations];
 }
 
 export interface TopicCreation {

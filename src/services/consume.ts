@@ -1,6 +1,7 @@
 import { startProjector, type ProjectorOptions, type ProjectorTotals, type RunningProjector } from '../kafka/projector-consumer.js';
 import type { Context } from './context.js';
 import { projectionOn } from './projection.js';
+import { rulesOf } from './projection-settings.js';
 
 export type { ProjectorTotals, RunningProjector };
 
@@ -17,7 +18,7 @@ export interface Consuming extends RunningProjector {
 
 /** `consume`: the Kafka consumer loop feeding the projection service, over the configured database. */
 export async function startConsuming(context: Context, options: ConsumeOptions): Promise<Consuming> {
-  const projection = projectionOn(await context.database());
+  const projection = projectionOn(await context.database(), { rules: rulesOf(context.config) });
   // By event id, the reason of its latest refusal; dropped once an attempt applies it (or finds
   // it applied). Kafka delivers at least once and retries come back: an event counts once.
   const refused = new Map<string, string>();

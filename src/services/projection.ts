@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mongoProjectionStore, type ProjectionTarget } from '../db/projection-store.js';
-import type { Intent, ProjectionStore } from '../domain/projection-port.js';
+import { DEFAULT_RULES, type AvailabilityRules } from '../domain/availability.js';
+import type { Intent, OutboxRecord, ProjectionStore } from '../domain/projection-port.js';
 import { logger } from '../log.js';
 import {
   docKey,
@@ -36,6 +37,12 @@ export type { Intent, ProjectionStore } from '../domain/projection-port.js';
 export interface ApplyOptions {
   /** A role only one process plays at a time (a consumer of one partition): see db/leases. */
   holder?: string | undefined;
+  /**
+   * Record the applied events in the outbox for `shopctl relay` (the db path: events that
+   * reached MongoDB without Kafka). Written before the journal entries, so a complete journal
+   * means a complete outbox; undone with them.
+   */
+  outbox?: boolean | undefined;
 }
 
 export interface ApplyResult {
@@ -53,6 +60,8 @@ export interface Projection {
 export interface ProjectionDeps {
   now: () => Date;
   newId: () => string;
+  /** Safety margins and the freshness SLA that decide reservations (default: none, 30 s). */
+  rules?: AvailabilityRules;
 }
 
 const MAX_ROUNDS = 20;
@@ -90,16 +99,19 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
   // One attempt under the leases. It gives way when an intent was left on these documents
   // (recover it first), or when another writer journaled one of these ids meanwhile (decide again).
   type Attempt = { done: Omit<ApplyResult, 'recovered'> } | { left: Array<Pick<Intent, '_id' | 'keys'>> } | { clash: true };
-  const attempt = async (inputs: readonly ProjectionInput[], keys: readonly string[]): Promise<Attempt> => {
+  const rules = deps.rules ?? DEFAULT_RULES;
+  const attempt = async (inputs: readonly ProjectionInput[], keys: readonly string[], outbox: boolean): Promise<Attempt> => {
     const left = await store.pendingIntents(keys);
     if (left.length > 0) return { left };
     const events = inputs.map((input) => input.event);
     const [loaded, applied] = await Promise.all([store.load(uniqueRefs(inputs)), store.applied(events)]);
     const snapshot = new Snapshot();
     for (const { ref, doc } of loaded) snapshot.load(ref.collection, ref.id, doc);
-    const outcomes = projectBatch(inputs, snapshot, applied);
+    const outcomes = projectBatch(inputs, snapshot, applied, rules);
     const id = deps.newId();
-    const entries = entriesOf(inputs, outcomes, deps.now().toISOString(), id);
+    const at = deps.now().toISOString();
+    const entries = entriesOf(inputs, outcomes, at, id);
+    const records: OutboxRecord[] = outbox ? outboxOf(inputs, outcomes, at, id) : [];
     const changes = snapshot.changes().map((change) => ({ ...change, doc: { ...change.doc, _intent: id } }));
     if (entries.length === 0 && changes.length === 0) return { done: { outcomes, writes: 0 } };
     const intent: Intent = {
@@ -108,9 +120,11 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
       keys: changes.map((change) => docKey({ collection: change.collection, id: change.doc._id })),
       journal: entries.filter((entry) => entry.collection === 'journal').map((entry) => entry.doc._id),
       purchases: entries.filter((entry) => entry.collection === 'purchases').map((entry) => entry.doc._id),
+      ...(records.length > 0 ? { outbox: records.map((record) => record._id) } : {}),
       changes,
     };
     await store.saveIntent(intent);
+    if (records.length > 0) await store.insertOutbox(records);
     const clashes = await store.insertEntries(entries, id);
     if (clashes.length > 0) {
       log.info('another writer journaled some of these events meanwhile: deciding again', { clashes: clashes.length });
@@ -130,7 +144,7 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
       const keys = [...new Set(inputs.flatMap((input) => writesOf(input.event)).map(docKey))];
       let recovered = 0;
       for (let round = 0; round < MAX_ROUNDS; round += 1) {
-        const result = await store.withLeases(keys, () => attempt(inputs, keys), options.holder);
+        const result = await store.withLeases(keys, () => attempt(inputs, keys, options.outbox === true), options.holder);
         if ('done' in result) return { ...result.done, recovered };
         if ('left' in result) {
           for (const left of result.left) if (await recover(left._id, left.keys, options.holder)) recovered += 1;
@@ -141,6 +155,17 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
   };
 }
 
+// The applied events in the order they were applied: `at`, the intent and the place in the batch
+// make ids that sort in that order (see OutboxRecord).
+function outboxOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[], at: string, intent: string): OutboxRecord[] {
+  const records: OutboxRecord[] = [];
+  inputs.forEach(({ event }, index) => {
+    if (outcomes[index]?.status !== 'applied') return;
+    records.push({ _id: `${at}.${intent}.${String(index).padStart(6, '0')}`, intent, value: JSON.stringify(event) });
+  });
+  return records;
+}
+
 function uniqueRefs(inputs: readonly ProjectionInput[]): DocRef[] {
   const refs = new Map<string, DocRef>();
   for (const { event } of inputs) for (const ref of refsOf(event)) refs.set(docKey(ref), ref);
@@ -148,6 +173,6 @@ function uniqueRefs(inputs: readonly ProjectionInput[]): DocRef[] {
 }
 
 /** The projection over a MongoDB (or FerretDB) database, with the wall clock and random intent ids. */
-export function projectionOn(target: ProjectionTarget, deps: ProjectionDeps = { now: () => new Date(), newId: randomUUID }): Projection {
-  return createProjection(mongoProjectionStore(target), deps);
+export function projectionOn(target: ProjectionTarget, deps: Partial<ProjectionDeps> = {}): Projection {
+  return createProjection(mongoProjectionStore(target), { now: () => new Date(), newId: randomUUID, ...deps });
 }

@@ -4,6 +4,7 @@ import type { RejectReason } from '../domain/projector.js';
 import { connectPublisher, type EncodedChunk } from '../kafka/publisher.js';
 import type { Context } from './context.js';
 import { projectionOn } from './projection.js';
+import { projectionSettings, type ProjectionSettings } from './projection-settings.js';
 
 export interface Rejection {
   event: ShopEvent;
@@ -42,7 +43,7 @@ export interface EventSink {
 
 export async function openSink(context: Context, via: 'db' | 'kafka'): Promise<EventSink> {
   if (via === 'db') {
-    return dbSink(await context.database(), context.config.mongodb.db);
+    return dbSink(await context.database(), context.config.mongodb.db, projectionSettings(context.config));
   }
   const publisher = await connectPublisher(context.kafka(), context.config);
   const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [], conflicts: [] };
@@ -58,9 +59,9 @@ export async function openSink(context: Context, via: 'db' | 'kafka'): Promise<E
   };
 }
 
-export function dbSink(target: ProjectionTarget, name: string): EventSink {
+export function dbSink(target: ProjectionTarget, name: string, settings: ProjectionSettings): EventSink {
   const totals: SinkTotals = { written: 0, duplicates: 0, rejected: [], conflicts: [] };
-  const projection = projectionOn(target);
+  const projection = projectionOn(target, { rules: settings.rules });
   return {
     via: 'db',
     target: name,
@@ -68,7 +69,10 @@ export function dbSink(target: ProjectionTarget, name: string): EventSink {
       // Projecting needs the events themselves; encoded chunks are made for Kafka only.
       if (isEncoded(chunk)) throw new Error('the db path takes events, not encoded messages');
       const events = chunk;
-      const result = await projection.apply(events.map((event) => ({ event })));
+      const result = await projection.apply(
+        events.map((event) => ({ event })),
+        { outbox: settings.outbox },
+      );
       result.outcomes.forEach((outcome, index) => {
         const event = events[index];
         if (!event) return;

@@ -1,6 +1,6 @@
 import type { AnyDoc } from '../../src/domain/documents.js';
 import { docKey, type Entry } from '../../src/domain/projector.js';
-import type { Intent, ProjectionStore } from '../../src/domain/projection-port.js';
+import type { Intent, OutboxRecord, ProjectionStore } from '../../src/domain/projection-port.js';
 
 /** Thrown by the memory store at the write it was told to crash on. */
 export class Crash extends Error {
@@ -20,6 +20,7 @@ export class MemoryStore implements ProjectionStore {
   readonly journal = new Map<string, Entry['doc']>();
   readonly purchases = new Map<string, Entry['doc']>();
   readonly intents = new Map<string, Intent>();
+  readonly outbox = new Map<string, OutboxRecord>();
   steps = 0;
   private crashStep: number | null = null;
 
@@ -67,6 +68,15 @@ export class MemoryStore implements ProjectionStore {
     return Promise.resolve();
   }
 
+  insertOutbox(records: readonly OutboxRecord[]) {
+    for (const record of records) {
+      if (this.outbox.has(record._id)) continue;
+      this.step();
+      this.outbox.set(record._id, structuredClone(record));
+    }
+    return Promise.resolve();
+  }
+
   insertEntries(entries: readonly Entry[], intent: string) {
     const clashes: string[] = [];
     for (const entry of entries) {
@@ -90,6 +100,7 @@ export class MemoryStore implements ProjectionStore {
   removeEntries(intent: Intent) {
     for (const id of intent.journal) if (this.journal.get(id)?.intent === intent._id) this.journal.delete(id);
     for (const id of intent.purchases) if (this.purchases.get(id)?.intent === intent._id) this.purchases.delete(id);
+    for (const id of intent.outbox ?? []) if (this.outbox.get(id)?.intent === intent._id) this.outbox.delete(id);
     return Promise.resolve();
   }
 

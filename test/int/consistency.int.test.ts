@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEvent } from '../../src/domain/events.js';
+import { projectionSettings } from '../../src/services/projection-settings.js';
 import { dbSink } from '../../src/services/sinks.js';
 import { worlds, type World } from '../helpers/worlds.js';
 
@@ -135,7 +136,7 @@ describe('consistency between commands', () => {
 
   it('history is in event time order (ties in the order applied), counts are levels, --limit keeps the latest', async () => {
     const each = await world();
-    const sink = dbSink(each.mongo, each.config.mongodb.db);
+    const sink = dbSink(each.mongo, each.config.mongodb.db, projectionSettings(each.config));
     // Applied in this order; the sale is older than the goods (an import of yesterday's sales).
     await sink.write([createEvent('shop.stock.received.v1', { store: 'oslo', sku: 'SKU-T', quantity: 10 }, at('2026-03-02T10:00:00.000Z'))]);
     await sink.write([createEvent('shop.stock.sold.v1', { store: 'oslo', sku: 'SKU-T', quantity: 4 }, at('2026-03-01T10:00:00.000Z'))]);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { ensureIndexes } from '../../src/db/collections.js';
 import { projectionOn } from '../../src/services/projection.js';
+import { projectionSettings } from '../../src/services/projection-settings.js';
 import { dbSink } from '../../src/services/sinks.js';
 import { createEvent, type ShopEvent } from '../../src/domain/events.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
@@ -94,7 +95,7 @@ describe('inventory', () => {
     // 3 through Kafka: 210 units asked of 150, all at the same time. Every writer alternates, so
     // purchases are among the first writes whichever writer gets the leases first.
     const writer = async (first: 'sale' | 'purchase') => {
-      const sink = dbSink(mongo, config.mongodb.db);
+      const sink = dbSink(mongo, config.mongodb.db, projectionSettings(config));
       for (let i = 0; i < 10; i += 1) await sink.write([(i % 2 === 0) === (first === 'sale') ? sold('rome', 'SKU-HOT', 3) : bought()]);
       return sink.totals().rejected.length;
     };
@@ -142,7 +143,7 @@ describe('inventory', () => {
       }
     };
     const writer = async () => {
-      const sink = dbSink(mongo, config.mongodb.db);
+      const sink = dbSink(mongo, config.mongodb.db, projectionSettings(config));
       for (let i = 0; i < 30; i += 1) {
         await sink.write([sold('turin', 'SKU-BOTH', 1)]);
         await new Promise((resolve) => setTimeout(resolve, 30));
@@ -206,7 +207,7 @@ describe('inventory', () => {
     const product = createEvent('shop.product.added.v1', { sku: 'SKU-HP', name: 'History Pen', category: 'Office', price: { amount: 250, currency: 'EUR' } }, at());
     const purchase = (quantity: number) =>
       createEvent('shop.purchase.made.v1', { customerId: 'cust-h', sku: 'SKU-HP', store: 'bergen', quantity, unitPrice: { amount: 250, currency: 'EUR' } }, at());
-    const sink = dbSink(mongo, config.mongodb.db);
+    const sink = dbSink(mongo, config.mongodb.db, projectionSettings(config));
     await sink.write([customer, product, received('bergen', 'SKU-HP', 20), purchase(4), sold('bergen', 'SKU-HP', 1), purchase(30), purchase(2)]);
     expect(sink.totals().rejected.map((r) => r.reason)).toEqual(['insufficient_stock']); // 30 > 15 left
     const history = JSON.parse((await cli('history', '--sku', 'SKU-HP', '--json')).stdout) as Array<{ type: string; change: number; level: number }>;
