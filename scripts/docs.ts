@@ -36,6 +36,11 @@ export const commandPages: Record<string, () => Promise<Command>> = {
   errors: async () => (await import('../src/commands/errors.js')).errorsCommand(),
   topics: async () => (await import('../src/commands/topics.js')).topicsCommand(),
   config: async () => (await import('../src/commands/config.js')).configCommand(),
+  reserve: async () => (await import('../src/commands/reserve.js')).reserveCommand(),
+  reservations: async () => (await import('../src/commands/reservations.js')).reservationsCommand(),
+  store: async () => (await import('../src/commands/store.js')).storeCommand(),
+  stores: async () => (await import('../src/commands/stores.js')).storesCommand(),
+  relay: async () => (await import('../src/commands/relay.js')).relayCommand(),
 };
 
 const BEGIN = /<!-- usage:begin[^>]*-->\n/;
