@@ -139,12 +139,16 @@ export function mongoProjectionStore(target: ProjectionTarget): ProjectionStore 
     },
 
     async entriesComplete(intent) {
-      const [journal, purchases] = await Promise.all([
+      // The outbox records too: an intent with no journal entry (a heartbeat) is complete only
+      // once they are in (they are inserted first, so a complete journal implies them).
+      const outbox = intent.outbox ?? [];
+      const [journal, purchases, records] = await Promise.all([
         findIn<{ _id: string; intent?: string }>(JOURNAL, intent.journal, { _id: 1, intent: 1 }),
         findIn<{ _id: string; intent?: string }>('purchases', intent.purchases, { _id: 1, intent: 1 }),
+        intent.journal.length + intent.purchases.length === 0 ? findIn<{ _id: string; intent?: string }>(OUTBOX, outbox, { _id: 1, intent: 1 }) : Promise.resolve(null),
       ]);
       const mine = (docs: Array<{ intent?: string }>) => docs.filter((doc) => doc.intent === intent._id).length;
-      return mine(journal) === intent.journal.length && mine(purchases) === intent.purchases.length;
+      return mine(journal) === intent.journal.length && mine(purchases) === intent.purchases.length && (records === null || mine(records) === outbox.length);
     },
 
     async removeEntries(intent) {

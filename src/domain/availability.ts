@@ -12,7 +12,7 @@ export const MARGIN_RULE = "a whole number of units (e.g. 2) or a percentage of 
 export function parseMargin(value: unknown): Margin | null {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= 1_000_000_000 ? { units: value } : null;
   if (typeof value !== 'string') return null;
-  const percent = /^\s*(\d{1,3}(?:\.\d+)?)\s*%\s*$/.exec(value);
+  const percent = /^\s*(\d{1,3}(?:\.\d{1,4})?)\s*%\s*$/.exec(value);
   if (percent) {
     const p = Number(percent[1]);
     return p <= 100 ? { percent: p } : null;
@@ -23,9 +23,12 @@ export function parseMargin(value: unknown): Margin | null {
 export const formatMargin = (margin: Margin): string => ('units' in margin ? String(margin.units) : `${margin.percent}%`);
 
 /** The units a margin keeps back at this level (a percentage rounds up: never promise a part unit). */
+// In whole millionths of the level (a percentage has at most 4 decimals), so that 1.1 % of 3,000
+// is 33 and not 33.000000000000004 rounded up to 34.
 export function marginUnits(margin: Margin, level: number): number {
   if ('units' in margin) return margin.units;
-  return Math.ceil((Math.max(0, level) * margin.percent) / 100);
+  const millionths = Math.round(margin.percent * 10_000);
+  return Math.ceil((Math.max(0, level) * millionths) / 1_000_000);
 }
 
 /** available = on hand - pending holds - safety margin, never below 0. */
@@ -35,6 +38,9 @@ export function availableToPromise(level: number, pending: number, margin: Margi
 
 // ---------------------------------------------------------------------------------------------
 // Freshness
+
+/** The instant a time names, in ms (event times may carry any offset: compare instants, never text). */
+export const instantOf = (time: string): number => Date.parse(time);
 
 export type FreshnessState = 'fresh' | 'stale' | 'unknown';
 
@@ -51,7 +57,7 @@ export interface Freshness {
  */
 export function freshnessOf(lastHeartbeat: string | undefined | null, now: Date, staleAfterMs: number): Freshness {
   if (!lastHeartbeat) return { state: 'unknown', ageMs: null };
-  const ageMs = Math.max(0, now.getTime() - Date.parse(lastHeartbeat));
+  const ageMs = Math.max(0, now.getTime() - instantOf(lastHeartbeat));
   return { state: ageMs > staleAfterMs ? 'stale' : 'fresh', ageMs };
 }
 

@@ -11,6 +11,8 @@ export interface DocMeta {
   _id: string;
   _rev: number;
   _intent?: string;
+  /** The outbox time of the last write that recorded this document's events (see services/projection outboxTime). */
+  _at?: string;
 }
 
 export interface Address {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { availableToPromise, DEFAULT_RULES, freshnessOf, formatDuration, marginUnits, type AvailabilityRules } from './availability.js';
+import { availableToPromise, DEFAULT_RULES, freshnessOf, formatDuration, instantOf, marginUnits, type AvailabilityRules } from './availability.js';
 import type {
   AnyDoc,
   CollectionName,
@@ -48,7 +48,8 @@ export interface ReservationEffect {
 }
 
 export type Outcome =
-  | { status: 'applied'; stock?: StockEffect; reservation?: ReservationEffect }
+  // unchanged: a heartbeat older than the one kept (no effect, nothing recorded).
+  | { status: 'applied'; stock?: StockEffect; reservation?: ReservationEffect; unchanged?: true }
   | { status: 'duplicate' }
   | { status: 'rejected'; reason: RejectReason; message: string };
 
@@ -211,10 +212,7 @@ export function projectBatch(
     if (rejection) return rejection;
     seen.set(event.id, fingerprint);
     if (isReservationEvent(event)) return applyReservation(event, snapshot, rules);
-    if (event.type === 'shop.store.heartbeat.v1') {
-      applyHeartbeat(event, snapshot);
-      return { status: 'applied' };
-    }
+    if (event.type === 'shop.store.heartbeat.v1') return applyHeartbeat(event, snapshot) ? { status: 'applied' } : { status: 'applied', unchanged: true };
     for (const ref of writesOf(event)) applyTo(ref, event, snapshot);
     const stock = stockEffect(event, snapshot);
     return stock ? { status: 'applied', stock } : { status: 'applied' };
@@ -229,7 +227,7 @@ export function entriesOf(inputs: readonly ProjectionInput[], outcomes: readonly
   const entries: Entry[] = [];
   inputs.forEach(({ event, position }, index) => {
     const outcome = outcomes[index];
-    if (outcome?.status !== 'applied') return;
+    if (!outcome || outcome.status !== 'applied' || !isRecorded(outcome)) return;
     // A heartbeat is not journaled: applying one again changes nothing (the newest time is kept),
     // and a store's heartbeats every few seconds would fill the journal.
     if (event.type === 'shop.store.heartbeat.v1') return;
@@ -332,7 +330,7 @@ function applyReservation(event: ReservationEvent, snapshot: Snapshot, rules: Av
     return { status: 'applied', reservation: effectOf(reservation, true) };
   }
   const reservation = current as ReservationDoc; // decide() refused the step of an unknown one
-  if (reservation.status !== 'confirmed' || (event.type === 'shop.reservation.expired.v1' && event.time < reservation.expiresAt)) {
+  if (reservation.status !== 'confirmed' || (event.type === 'shop.reservation.expired.v1' && instantOf(event.time) < instantOf(reservation.expiresAt))) {
     return { status: 'applied', reservation: effectOf(reservation, false) };
   }
   const held = stock ?? emptyStock(reservation.store, reservation.sku, event.time);
@@ -401,10 +399,23 @@ function withPending(stock: StockDoc, change: number, _time: string): StockDoc {
 }
 
 // The newest heartbeat is kept: an older one (a repeat, or one overtaken) changes nothing.
-function applyHeartbeat(event: StoreHeartbeat, snapshot: Snapshot): void {
+function applyHeartbeat(event: StoreHeartbeat, snapshot: Snapshot): boolean {
   const current = snapshot.get('stores', event.data.store);
-  if (current && current.lastHeartbeat >= event.time) return;
+  if (current && instantOf(current.lastHeartbeat) >= instantOf(event.time)) return false;
   snapshot.set('stores', { _id: event.data.store, _rev: (current?._rev ?? 0) + 1, lastHeartbeat: event.time });
+  return true;
+}
+
+/**
+ * Whether an applied event is recorded (journaled, and put in the outbox): not when it changed
+ * nothing. A reservation step that found the reservation closed, or an expiry that came before
+ * the reservation's time, leaves no trace, so the real one (same id) can still come and apply;
+ * a heartbeat older than the one kept is dropped.
+ */
+export function isRecorded(outcome: Outcome | undefined): boolean {
+  if (outcome?.status !== 'applied') return false;
+  if (outcome.unchanged) return false;
+  return outcome.reservation?.changed !== false;
 }
 
 export type { ReservationStep };

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mongoProjectionStore, type ProjectionTarget } from '../db/projection-store.js';
 import { DEFAULT_RULES, type AvailabilityRules } from '../domain/availability.js';
+import type { AnyDoc } from '../domain/documents.js';
 import type { Intent, OutboxRecord, ProjectionStore } from '../domain/projection-port.js';
 import { logger } from '../log.js';
 import {
   docKey,
   entriesOf,
+  isRecorded,
   projectBatch,
   refsOf,
   Snapshot,
@@ -109,10 +111,12 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
     for (const { ref, doc } of loaded) snapshot.load(ref.collection, ref.id, doc);
     const outcomes = projectBatch(inputs, snapshot, applied, rules);
     const id = deps.newId();
-    const at = deps.now().toISOString();
+    const at = outbox ? outboxTime(deps.now(), loaded) : deps.now().toISOString();
     const entries = entriesOf(inputs, outcomes, at, id);
     const records: OutboxRecord[] = outbox ? outboxOf(inputs, outcomes, at, id) : [];
-    const changes = snapshot.changes().map((change) => ({ ...change, doc: { ...change.doc, _intent: id } }));
+    // `_at`: the outbox time of the last write that recorded events of this document (see outboxTime).
+    const stamp = records.length > 0 ? { _intent: id, _at: at } : { _intent: id };
+    const changes = snapshot.changes().map((change) => ({ ...change, doc: { ...change.doc, ...stamp } }));
     if (entries.length === 0 && changes.length === 0) return { done: { outcomes, writes: 0 } };
     const intent: Intent = {
       _id: id,
@@ -155,12 +159,24 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
   };
 }
 
+/**
+ * The time that orders a write's outbox records: the writer's clock, but always after the last
+ * recorded write of any document it changes (`_at`), so that one document's (one key's) records
+ * sort in the order they were applied even when writers' clocks differ or two writes share a
+ * millisecond.
+ */
+function outboxTime(now: Date, loaded: ReadonlyArray<{ doc: AnyDoc | null }>): string {
+  let floor = -Infinity;
+  for (const { doc } of loaded) if (doc?._at) floor = Math.max(floor, Date.parse(doc._at));
+  return new Date(Math.max(now.getTime(), floor + 1)).toISOString();
+}
+
 // The applied events in the order they were applied: `at`, the intent and the place in the batch
 // make ids that sort in that order (see OutboxRecord).
 function outboxOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[], at: string, intent: string): OutboxRecord[] {
   const records: OutboxRecord[] = [];
   inputs.forEach(({ event }, index) => {
-    if (outcomes[index]?.status !== 'applied') return;
+    if (!isRecorded(outcomes[index])) return;
     records.push({ _id: `${at}.${intent}.${String(index).padStart(6, '0')}`, intent, value: JSON.stringify(event) });
   });
   return records;

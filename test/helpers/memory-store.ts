@@ -94,7 +94,8 @@ export class MemoryStore implements ProjectionStore {
 
   entriesComplete(intent: Intent) {
     const mine = (into: Map<string, Entry['doc']>, ids: string[]) => ids.every((id) => into.get(id)?.intent === intent._id);
-    return Promise.resolve(mine(this.journal, intent.journal) && mine(this.purchases, intent.purchases));
+    const records = (intent.outbox ?? []).every((id) => this.outbox.get(id)?.intent === intent._id);
+    return Promise.resolve(mine(this.journal, intent.journal) && mine(this.purchases, intent.purchases) && records);
   }
 
   removeEntries(intent: Intent) {

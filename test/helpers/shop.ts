@@ -90,7 +90,7 @@ export async function projectUntilIdle(
   return projector.done;
 }
 
-const bookkeeping = new Set(['_intent', 'intent']);
+const bookkeeping = new Set(['_intent', '_at', 'intent']);
 
 /**
  * Every projected collection, sorted by _id. Dropped, because they are by nature different

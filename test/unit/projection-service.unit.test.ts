@@ -32,7 +32,7 @@ const projectionOver = (store: MemoryStore) => createProjection(store, { now: ()
 
 /** What a user sees: the documents and journal, without the write bookkeeping. */
 function state(store: MemoryStore) {
-  const strip = <T extends object>(doc: T) => Object.fromEntries(Object.entries(doc).filter(([key]) => !['_intent', 'intent', 'applied'].includes(key)));
+  const strip = <T extends object>(doc: T) => Object.fromEntries(Object.entries(doc).filter(([key]) => !['_intent', '_at', 'intent', 'applied'].includes(key)));
   const sorted = <T>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, doc]) => strip(doc as object));
   return { docs: sorted(store.docs), journal: sorted(store.journal), purchases: sorted(store.purchases), intents: store.intents.size };
 }
