@@ -168,9 +168,18 @@ export function writesOf(event: ShopEvent): DocRef[] {
  */
 export function fingerprintOf(event: ShopEvent): string {
   return createHash('sha256')
-    .update(canonical({ type: event.type, subject: event.subject, data: event.data }))
+    .update(canonical({ type: event.type, subject: event.subject, data: identifyingData(event) }))
     .digest('base64url')
     .slice(0, 22);
+}
+
+// A reservation request sent again (a retried `reserve --id X`) is the same request when it asks
+// for the same units: its expiry is computed from the clock at sending, and --allow-stale is how
+// it was sent, not what it asks for. The first one decides; a repeat is a duplicate, not a conflict.
+function identifyingData(event: ShopEvent): unknown {
+  if (event.type !== 'shop.reservation.requested.v1') return event.data;
+  const { expiresAt: _expiresAt, allowStale: _allowStale, ...asked } = event.data;
+  return asked;
 }
 
 function canonical(value: unknown): string {

@@ -360,6 +360,16 @@ describe('reservations (projector)', () => {
       expect(world.reservation('r1')).toMatchObject({ quantity: 3, _rev: 1 });
     });
 
+    it('the same request sent again later (another expiry, --allow-stale) is a duplicate, not an id conflict; other units are a conflict', () => {
+      const world = shopWith(10);
+      world.project([requested('r1', 3)]);
+      const retried = requested('r1', 3, { time: 5, ttl: TTL * 2, allowStale: true });
+      expect(world.project([retried]).outcomes).toEqual([{ status: 'duplicate' }]);
+      const other = world.project([requested('r1', 4, { time: 6 })]).outcomes;
+      expect(other).toEqual([expect.objectContaining({ status: 'rejected', reason: 'id_conflict' })]);
+      expect(world.stock()).toMatchObject({ pending: 3 });
+    });
+
     it('a duplicate request is recognised before it is decided again: no rejection when the stock is all held now', () => {
       const world = shopWith(3);
       const request = requested('r1', 3);
