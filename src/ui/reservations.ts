@@ -83,7 +83,8 @@ export function printReservation(output: Output, r: Row, now: Date): void {
     ['sku', r.sku],
     ['quantity', r.quantity],
     ['requested', r.requestedAt],
-    ['expires', `${r.expiresAt} (${untilOrAgo(r.expiresAt, now)})`],
+    // How long is left matters while the units are held; afterwards it is only a time.
+    ['expires', r.status === 'confirmed' ? `${r.expiresAt} (${untilOrAgo(r.expiresAt, now)})` : r.expiresAt],
     ['updated', r.updatedAt],
   ];
   if (r.reason) pairs.push(['reason', r.reason]);
