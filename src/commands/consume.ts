@@ -57,7 +57,9 @@ export function consumeCommand(): Command {
           const expired = projector.expired();
           if (options.json) output.json({ groupId, ...totals, expired, refused, elapsedMs });
           else {
-            progress?.succeed(`stopped: ${describe(totals)}, reservations expired ${expired} in ${(elapsedMs / 1000).toFixed(1)}s`);
+            progress?.succeed(`stopped: ${describe(totals)} in ${(elapsedMs / 1000).toFixed(1)}s`);
+            // The sweep's work, said only when there was some (the totals line stays as it was).
+            if (expired > 0) output.data(`  reservations expired: ${expired} (their holds released)`);
             const said = describeRefusals(refused);
             if (said) output.data(`  ${said}`);
           }

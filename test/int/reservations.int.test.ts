@@ -168,7 +168,8 @@ describe('reservations', () => {
       consume.kill('SIGINT');
     }
     expect(await exited, output).toBe(0);
-    expect(output).toMatch(/reservations expired 1 in /);
+    expect(output).toMatch(/stopped: applied 1, duplicates skipped 0, retried later 0, dead-lettered 0 in [\d.]+s/);
+    expect(output).toMatch(/^ {2}reservations expired: 1 \(their holds released\)$/m);
   });
 
   it('fulfil twice decreases the stock once; via kafka twice too', async () => {
