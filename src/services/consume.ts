@@ -1,7 +1,9 @@
 import { startProjector, type ProjectorOptions, type ProjectorTotals, type RunningProjector } from '../kafka/projector-consumer.js';
+import { logger } from '../log.js';
 import type { Context } from './context.js';
-import { projectionOn } from './projection.js';
-import { rulesOf } from './projection-settings.js';
+import { projectionOn, type Projection } from './projection.js';
+import { projectionSettings } from './projection-settings.js';
+import { sweepExpired, type SweepDeps } from './reservations.js';
 
 export type { ProjectorTotals, RunningProjector };
 
@@ -14,11 +16,17 @@ export interface Consuming extends RunningProjector {
    * stopped). Messages that are not readable events are dead-lettered without being refused.
    */
   refusals(): Map<string, string>;
+  /** Reservations this run's sweeps expired (their holds released). */
+  expired(): number;
 }
+
+const log = logger.namespace('sweep');
 
 /** `consume`: the Kafka consumer loop feeding the projection service, over the configured database. */
 export async function startConsuming(context: Context, options: ConsumeOptions): Promise<Consuming> {
-  const projection = projectionOn(await context.database(), { rules: rulesOf(context.config) });
+  const database = await context.database();
+  const settings = projectionSettings(context.config);
+  const projection = projectionOn(database, { rules: settings.rules });
   // By event id, the reason of its latest refusal; dropped once an attempt applies it (or finds
   // it applied). Kafka delivers at least once and retries come back: an event counts once.
   const refused = new Map<string, string>();
@@ -37,5 +45,63 @@ export async function startConsuming(context: Context, options: ConsumeOptions):
       return result;
     },
   });
-  return Object.assign(projector, { refusals: () => new Map(refused) });
+  const sweeper = startSweeper({ db: database.db, projection, outbox: settings.outbox }, context.config.availability.sweepSeconds * 1000);
+  // The sweep stops (its round in flight finished) before `done` resolves: the caller then
+  // closes the database under no one.
+  const done = projector.done.then(
+    async (totals) => {
+      await sweeper.stop();
+      return totals;
+    },
+    async (error: unknown) => {
+      await sweeper.stop();
+      throw error;
+    },
+  );
+  return Object.assign(projector, { done, refusals: () => new Map(refused), expired: () => sweeper.expired() });
+}
+
+export interface Sweeper {
+  /** Stops the timer and waits for a round in flight. */
+  stop(): Promise<void>;
+  expired(): number;
+}
+
+/**
+ * Expires overdue reservations when `consume` starts and every `everyMs` while it runs, on the db path with the
+ * consumer's projection (the expiry events get ids of their own, so several consumers sweeping
+ * at once expire each hold once). One round at a time; a failed round (a database blip) is
+ * logged and the next one tries again.
+ */
+export function startSweeper(deps: SweepDeps & { projection: Projection }, everyMs: number): Sweeper {
+  let expired = 0;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const round = async (): Promise<void> => {
+    try {
+      const result = await sweepExpired(deps);
+      expired += result.expired;
+      if (result.expired > 0) log.info('expired overdue reservations', { expired: result.expired, due: result.due });
+    } catch (error) {
+      log.warn('sweep failed; the next round tries again', { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = round().then(schedule);
+    }, everyMs);
+    timer.unref();
+  };
+  // A first round at once: a short run (`consume --until-idle 2`) expires what is overdue too.
+  running = round().then(schedule);
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+    expired: () => expired,
+  };
 }
