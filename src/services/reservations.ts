@@ -237,15 +237,13 @@ export async function sweepExpired(deps: SweepDeps, now: Date = new Date()): Pro
   return result;
 }
 
-// An expiry's event time is the sweeper's clock, and the projector expires a hold only when that
-// time is not before its `expiresAt`, compared as ISO text: a hold is due when it is due both by
-// the clock and as text (they differ only for an expiry written with an offset, not in UTC, or
-// without milliseconds), so that no expiry event is journaled without expiring its hold.
+// An expiry's event time is the sweeper's clock; the projector expires a hold only when that
+// instant is not before its `expiresAt` (and an early one changes nothing and leaves no trace).
 async function dueEvents(db: Db, now: Date): Promise<ReservationEvent[]> {
   const at = now.toISOString();
   const holds = await openHolds(db);
   return holds
-    .filter((hold) => Date.parse(hold.expiresAt) <= now.getTime() && hold.expiresAt <= at)
+    .filter((hold) => Date.parse(hold.expiresAt) <= now.getTime())
     .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
     .map((hold) =>
       createEvent('shop.reservation.expired.v1', { reservationId: hold._id, store: hold.store, sku: hold.sku }, { id: reservationEventId('expired', hold._id), time: at, source: SOURCE }),
