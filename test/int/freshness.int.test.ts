@@ -91,7 +91,7 @@ describe('store freshness (heartbeats via kafka, consume running)', () => {
     expect(sent).toBeGreaterThanOrEqual(1);
     const lines = beating.stdout().trim().split('\n');
     expect(lines).toHaveLength(sent); // one line per heartbeat sent
-    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z  heartbeat \d+  store berlin$/);
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z {2}heartbeat \d+ {2}store berlin$/);
 
     // Stale once its last heartbeat is older than the SLA. The last was sent at most one interval
     // before the signal, so it is stale at most SLA + interval after it. Consume lag cannot delay
