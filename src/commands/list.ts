@@ -19,7 +19,7 @@ import {
 import { stockView, noStockMessage, type AvailableRow, type GlobalStockRow } from '../services/stock.js';
 import { whileReading } from '../ui/progress.js';
 import { renderTable, shortTime, type Column } from '../ui/table.js';
-import { availableCell, freshnessLabel, staleNote } from '../ui/stores.js';
+import { availableCell, freshnessLabel, renderDropping, staleNote } from '../ui/stores.js';
 import { examples, flagField, positiveIntField, rangeHelp, run } from './shared.js';
 
 const sortsOf = <S extends string>(sorts: Record<S, unknown>): [S, ...S[]] => Object.keys(sorts) as [S, ...S[]];
@@ -219,7 +219,7 @@ function showGlobalStock(context: Context, all: GlobalStockRow[], staleAfterMs: 
   output.data(renderTable(rows, globalColumns, output));
   output.data(`${rows.length} of ${all.length} SKUs`);
   if (rows.some((row) => row.staleStores > 0)) {
-    output.data(`(N stale): N of the available units are at stores that sent no heartbeat for more than ${formatDuration(staleAfterMs)}: they may not be available`);
+    output.data(`(N stale): N units at stores with no heartbeat for over ${formatDuration(staleAfterMs)}: may not be available`);
   }
 }
 
@@ -305,7 +305,7 @@ export function listCommand(): Command {
           const rows = view.rows.slice(0, options.limit);
           if (options.json) return output.json(rows.map(stockJson));
           if (rows.length === 0) return output.data(options.low ? 'nothing at or under its threshold' : await noStockMessage((await context.database()).db, options));
-          output.data(renderTable(rows, stockColumns, output));
+          output.data(renderDropping(rows, stockColumns, ['threshold', 'updated'], output));
           output.data(`${rows.length} of ${view.rows.length} stock levels`);
           if (rows.some((row) => row.freshness === 'stale')) output.data(staleNote(view.staleAfterMs));
         }),

@@ -1,7 +1,9 @@
+import { stripVTControlCharacters } from 'node:util';
 import { formatDuration, type FreshnessState } from '../domain/availability.js';
 import type { HeartbeatResult, StoresView } from '../services/stores.js';
 import type { Output } from './output.js';
-import { renderTable, shortTime } from './table.js';
+import { textWidth } from './text.js';
+import { renderTable, shortTime, type Column } from './table.js';
 
 // How freshness looks wherever a store's stock is shown: `stores`, `list stock`, `store heartbeat`.
 
@@ -11,9 +13,30 @@ export const freshnessLabel = (state: FreshnessState): string => (state === 'sta
 /** An available-to-promise cell: the number, marked when its store is stale. */
 export const availableCell = (available: number, freshness: FreshnessState): string => (freshness === 'stale' ? `${available} (stale)` : String(available));
 
-/** The note under a table that has rows of stale stores. */
+/** The note under a table that has rows of stale stores (short: it fits an 80-column terminal). */
 export function staleNote(staleAfterMs: number): string {
-  return `(stale): the store sent no heartbeat for more than ${formatDuration(staleAfterMs)} (availability.staleAfterSeconds): what it has may not be available`;
+  return `(stale): no heartbeat from the store for over ${formatDuration(staleAfterMs)}: may not be available`;
+}
+
+/**
+ * A table fitted to the terminal by leaving columns out, when cutting cells is not enough: the
+ * `optional` headers, first to last, until it fits (numbers and ids are never cut, so a table of
+ * them can only get narrower this way). Under it, which were left out. Without a width (a pipe,
+ * --wide) every column is shown.
+ */
+export function renderDropping<Row>(rows: readonly Row[], columns: readonly Column<Row>[], optional: readonly string[], output: Output): string {
+  const { width } = output;
+  let shown = [...columns];
+  let table = renderTable(rows, shown, output);
+  const fits = (text: string) => width === undefined || text.split('\n').every((line) => textWidth(stripVTControlCharacters(line)) <= width);
+  const left: string[] = [];
+  for (const header of optional) {
+    if (fits(table)) break;
+    shown = shown.filter((column) => column.header !== header);
+    left.push(header);
+    table = renderTable(rows, shown, output);
+  }
+  return left.length === 0 ? table : `${table}\n(left out to fit: ${left.join(', ')}; --wide shows all)`;
 }
 
 const sinceHeard = (ageMs: number | null): string => (ageMs === null ? '-' : formatDuration(ageMs));
@@ -40,7 +63,7 @@ export function printStores(output: Output, view: StoresView): void {
     return;
   }
   output.data(
-    renderTable(
+    renderDropping(
       view.stores,
       [
         { header: 'store', value: (r) => r.store, keep: true },
@@ -53,13 +76,14 @@ export function printStores(output: Output, view: StoresView): void {
         { header: 'pending', value: (r) => r.pending, align: 'right' },
         { header: 'available', value: (r) => availableCell(r.available, r.freshness), align: 'right' },
       ],
+      ['last stock change', 'last heartbeat', 'skus'],
       output,
     ),
   );
   const count = (state: FreshnessState) => view.stores.filter((row) => row.freshness === state).length;
   const stale = count('stale');
   output.data(
-    `${view.stores.length} ${view.stores.length === 1 ? 'store' : 'stores'}: ${stale} stale, ${count('fresh')} fresh, ${count('unknown')} never sent a heartbeat (unknown); stale after ${formatDuration(view.staleAfterMs)} without one`,
+    `${view.stores.length} ${view.stores.length === 1 ? 'store' : 'stores'}: ${stale} stale, ${count('fresh')} fresh, ${count('unknown')} unknown (no heartbeat yet); stale after ${formatDuration(view.staleAfterMs)}`,
   );
   if (stale > 0) output.data(staleNote(view.staleAfterMs));
 }
