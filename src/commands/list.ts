@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import type { ProductView, PurchaseDoc } from '../domain/documents.js';
+import { formatDuration } from '../domain/availability.js';
 import { formatMoney } from '../domain/money.js';
 import { stockStatus, type StockStatus } from '../domain/stock-level.js';
 import type { Context } from '../services/context.js';
@@ -15,9 +16,10 @@ import {
   type CustomerRow,
   type PurchaseRow,
 } from '../services/read.js';
-import { currentStock, noStockMessage } from '../services/stock.js';
+import { stockView, noStockMessage, type AvailableRow, type GlobalStockRow } from '../services/stock.js';
 import { whileReading } from '../ui/progress.js';
 import { renderTable, shortTime, type Column } from '../ui/table.js';
+import { availableCell, freshnessLabel, renderDropping, staleNote } from '../ui/stores.js';
 import { examples, flagField, positiveIntField, rangeHelp, run } from './shared.js';
 
 const sortsOf = <S extends string>(sorts: Record<S, unknown>): [S, ...S[]] => Object.keys(sorts) as [S, ...S[]];
@@ -32,13 +34,23 @@ export const listOptionsSchema = <S extends string>(sorts: readonly [S, ...S[]],
 
 export const listPurchasesOptionsSchema = listOptionsSchema(sortsOf(purchaseSorts), 'latest').extend({ customer: z.string().optional() });
 
-export const listStockOptionsSchema = z.object({
-  store: z.string().optional(),
-  sku: z.string().optional(),
-  low: flagField,
-  limit: positiveIntField('--limit').default(50),
-  json: flagField,
-});
+// --global sums over stores: a store filter or a per-store threshold would be silently ignored.
+export const listStockOptionsSchema = z
+  .object({
+    store: z.string().optional(),
+    sku: z.string().optional(),
+    low: flagField,
+    global: flagField,
+    limit: positiveIntField('--limit').default(50),
+    json: flagField,
+  })
+  .superRefine((options, ctx) => {
+    for (const flag of ['store', 'low'] as const) {
+      if (options.global && options[flag] !== undefined && options[flag] !== false) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--${flag} does not go with --global (one row per SKU, summed over every store): leave out one of them.` });
+      }
+    }
+  });
 export type ListStockOptions = z.infer<typeof listStockOptionsSchema>;
 
 const statusLabel: Record<StockStatus, string> = { out: 'OUT', low: 'LOW', ok: 'ok' };
@@ -150,6 +162,67 @@ function listSubcommand<S extends string>(name: string, description: string, sor
     .addHelpText('after', examplesText);
 }
 
+// `list stock --json`: the table's columns (available as a number; `freshness` says whether the
+// store is stale, when the table marks it), plus the rest.
+const stockJson = (r: AvailableRow) => ({
+  store: r.store,
+  sku: r.sku,
+  level: r.level,
+  pending: r.pending,
+  available: r.available,
+  threshold: r.threshold,
+  status: stockStatus(r.level, r.threshold),
+  low: r.low,
+  updated: r.updatedAt,
+  margin: r.margin,
+  freshness: r.freshness,
+  lastHeartbeat: r.lastHeartbeat,
+  inCatalogue: r.inCatalogue,
+});
+
+const stockColumns: Column<AvailableRow>[] = [
+  { header: 'store', value: (r) => r.store },
+  { header: 'sku', value: (r) => (r.inCatalogue ? r.sku : `${r.sku} (not in catalogue)`), keep: true },
+  { header: 'level', value: (r) => r.level, align: 'right' },
+  { header: 'pending', value: (r) => r.pending, align: 'right' },
+  { header: 'available', value: (r) => availableCell(r.available, r.freshness), align: 'right' },
+  { header: 'threshold', value: (r) => r.threshold, align: 'right' },
+  { header: 'status', value: (r) => statusLabel[stockStatus(r.level, r.threshold)] },
+  { header: 'updated', value: (r) => r.updatedAt, fitted: (r) => shortTime(r.updatedAt), keep: true },
+];
+
+const globalJson = (r: GlobalStockRow) => ({
+  sku: r.sku,
+  onHand: r.onHand,
+  pending: r.pending,
+  available: r.available,
+  stores: r.stores,
+  staleStores: r.staleStores,
+  availableAtStaleStores: r.availableAtStaleStores,
+  inCatalogue: r.inCatalogue,
+});
+
+const globalColumns: Column<GlobalStockRow>[] = [
+  { header: 'sku', value: (r) => (r.inCatalogue ? r.sku : `${r.sku} (not in catalogue)`), keep: true },
+  { header: 'on hand', value: (r) => r.onHand, align: 'right' },
+  { header: 'pending', value: (r) => r.pending, align: 'right' },
+  { header: 'available', value: (r) => (r.availableAtStaleStores > 0 ? `${r.available} (${r.availableAtStaleStores} stale)` : String(r.available)), align: 'right' },
+  { header: 'stores', value: (r) => r.stores, align: 'right' },
+  { header: 'stale stores', value: (r) => (r.staleStores > 0 ? `${r.staleStores} ${freshnessLabel('stale')}` : '0'), align: 'right' },
+];
+
+function showGlobalStock(context: Context, all: GlobalStockRow[], staleAfterMs: number, options: { limit: number; json: boolean; sku?: string | undefined }): void {
+  const { output } = context;
+  const rows = all.slice(0, options.limit);
+  if (options.json) return output.json(rows.map(globalJson));
+  if (rows.length === 0) return output.data(options.sku === undefined ? 'no stock recorded yet' : `no stock for SKU ${options.sku}`);
+  output.data(renderTable(rows, globalColumns, output));
+  output.data(`${rows.length} of ${all.length} SKUs`);
+  if (rows.some((row) => row.staleStores > 0)) {
+    output.data(`(N stale): N units at stores with no heartbeat for over ${formatDuration(staleAfterMs)}: may not be available`);
+  }
+}
+
 export function listCommand(): Command {
   const list = new Command('list').description('show what is in MongoDB: tables for people, --json for scripts');
   list.addHelpText('after', examples('shopctl list customers --limit 5', 'shopctl list products --sort sold', 'shopctl list purchases --json | jq length'));
@@ -211,40 +284,30 @@ export function listCommand(): Command {
   );
   list.addCommand(
     new Command('stock')
-      .description('current level per store and SKU; --low: only those at or under their threshold')
+      .description(
+        'current level per store and SKU, with units held by reservations (pending) and available to promise (level - pending - safety margin; marked when the store is stale); --global: one row per SKU over all stores',
+      )
       .option('--store <id>', 'only this store')
       .option('--sku <sku>', 'only this SKU')
       .option('--low', 'only items at or under their threshold (inventory.thresholds, else inventory.lowStockThreshold)')
+      .option('--global', 'one row per SKU, summed over every store: on hand, pending, available, stores, and how many of them are stale')
       .addOption(new Option('-l, --limit <n>', rangeHelp('--limit', 'at most this many rows')).default(50))
-      .option('--json', 'print the rows as JSON')
-      .addHelpText('after', examples('shopctl list stock --store online --low', 'shopctl list stock --sku SKU-4F7QX2AB --json'))
+      .option('--json', "print the rows as JSON: the table's columns under the same names, and more")
+      .addHelpText(
+        'after',
+        examples('shopctl list stock --store online --low', 'shopctl list stock --sku SKU-4F7QX2AB --json', 'shopctl list stock --global', "shopctl list stock --json | jq '.[] | select(.freshness == \"stale\")'"),
+      )
       .action(
         run(listStockOptionsSchema, async (context, options) => {
           const { output } = context;
-          const db = (await context.database()).db;
-          const all = await whileReading(output, 'reading stock…', () => currentStock(db, context.config, options), { quiet: options.json });
-          const rows = all.slice(0, options.limit);
-          if (options.json) {
-            return output.json(
-              rows.map((r) => ({ store: r.store, sku: r.sku, level: r.level, threshold: r.threshold, status: stockStatus(r.level, r.threshold), low: r.low, updated: r.updatedAt, inCatalogue: r.inCatalogue })),
-            );
-          }
+          const view = await whileReading(output, 'reading stock…', () => stockView(context, options), { quiet: options.json });
+          if (view.kind === 'global') return showGlobalStock(context, view.rows, view.staleAfterMs, options);
+          const rows = view.rows.slice(0, options.limit);
+          if (options.json) return output.json(rows.map(stockJson));
           if (rows.length === 0) return output.data(options.low ? 'nothing at or under its threshold' : await noStockMessage((await context.database()).db, options));
-          output.data(
-            renderTable(
-              rows,
-              [
-                { header: 'store', value: (r) => r.store },
-                { header: 'sku', value: (r) => (r.inCatalogue ? r.sku : `${r.sku} (not in catalogue)`), keep: true },
-                { header: 'level', value: (r) => r.level, align: 'right' },
-                { header: 'threshold', value: (r) => r.threshold, align: 'right' },
-                { header: 'status', value: (r) => statusLabel[stockStatus(r.level, r.threshold)] },
-                { header: 'updated', value: (r) => r.updatedAt, fitted: (r) => shortTime(r.updatedAt), keep: true },
-              ],
-              output,
-            ),
-          );
-          output.data(`${rows.length} of ${all.length} stock levels`);
+          output.data(renderDropping(rows, stockColumns, ['threshold', 'updated'], output));
+          output.data(`${rows.length} of ${view.rows.length} stock levels`);
+          if (rows.some((row) => row.freshness === 'stale')) output.data(staleNote(view.staleAfterMs));
         }),
       ),
   );
