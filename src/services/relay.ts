@@ -1,0 +1,239 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LeaseTimeoutError } from '../db/leases.js';
+import { mongoOutboxStore, RELAY_LEASE, type IntentInFlight, type OutboxHead, type OutboxStore } from '../db/outbox-store.js';
+import { validateEvent } from '../domain/events.js';
+import type { OutboxRecord } from '../domain/projection-port.js';
+import { routeOf, type Stream } from '../domain/routing.js';
+import { ShopctlError } from '../errors.js';
+import { eventMessage } from '../kafka/codec.js';
+import { connectPublisher, type EncodedChunk } from '../kafka/publisher.js';
+import { logger } from '../log.js';
+import type { Context } from './context.js';
+
+// `shopctl relay`: the outbox of the db path, published to Kafka (the CDC of the original system,
+// without Debezium). At least once: a record is deleted only after Kafka acknowledged it (acks
+// all), so a relay killed at any point publishes it again when restarted; consumers recognise a
+// repeat by its event id (the projection's journal).
+//
+// Order per key. Records are read oldest `_id` first (`at.intent.index`: the order the writer
+// applied them, see OutboxRecord) and published in that order, one batch at a time.
+//
+// Nothing that may still be undone. A record is published only when its write intent is complete.
+// A writer saves its intent (head), then inserts its outbox records, ..., then drops the head; one
+// that gives way (a clash, or a crashed writer undone by another) deletes its records BEFORE it
+// drops the head. So the relay reads in this order: (1) the record ids (the window), (2) the heads
+// in flight: the batch stops at the first record whose head is still there, (3) the records
+// themselves by id. A record seen in (1) whose head was gone in (2) and that is still there in (3)
+// belongs to a complete intent: an undone one would have lost its records before its head.
+// Reading the heads before the records, or skipping (3), could publish a record being undone.
+//
+// One relay publishes at a time: each batch (read, publish, delete) runs under the lease
+// `relay:outbox` (db/leases), taken per batch rather than per run: the lease guards exactly the
+// unit that must not interleave, a killed relay's lease is taken over at once by a restart on the
+// same host (10 s elsewhere), and a second relay is a standby that waits, saying so, and takes
+// over when the first stops.
+
+const log = logger.namespace('relay');
+type Message = EncodedChunk['messages'][number];
+
+/**
+ * Record ids read per scan of the outbox, the window the batches are taken from. FerretDB over
+ * SQLite sorts after a full scan (no sort push-down): one scan per window instead of one per
+ * batch. New records with a smaller `_id` that arrive meanwhile are of other keys (a key's
+ * writes are one after another, under its lease) and are read by the next scan.
+ */
+export const WINDOW = 20_000;
+/** The largest batch: one `_id $in` that FerretDB pushes down to SQL. */
+export const MAX_BATCH = 1000;
+export const DEFAULT_BATCH = 1000;
+
+export interface StepResult {
+  /** Records published (and deleted) by this step. */
+  published: number;
+  /** The intent in flight the batch stopped at, if it did. */
+  blocked: IntentInFlight | null;
+  /** A fresh read found the outbox empty. */
+  empty: boolean;
+}
+
+export interface RelayMessage {
+  stream: Stream;
+  message: Message;
+}
+
+export interface Relay {
+  /** One batch under the relay's lease: read, publish, delete. `leased` is called once the lease is held. */
+  step(leased?: () => void): Promise<StepResult>;
+}
+
+/** The relay over a store and a publisher (`send` resolves once Kafka acknowledged every message). */
+export function createRelay(store: OutboxStore, send: (messages: RelayMessage[]) => Promise<void>, options: { batch: number; window?: number }): Relay {
+  const windowSize = Math.max(options.window ?? WINDOW, options.batch);
+  let window: OutboxHead[] = [];
+  return {
+    step: (leased) =>
+      store.withRelayLease(async () => {
+        leased?.();
+        const started = Date.now();
+        if (window.length === 0) {
+          window = await store.oldest(windowSize);
+          log.debug('outbox scanned', { records: window.length, ms: Date.now() - started });
+        }
+        if (window.length === 0) return { published: 0, blocked: null, empty: true };
+        const inFlight = new Map((await store.inFlight()).map((intent) => [intent._id, intent]));
+        const taken: OutboxHead[] = [];
+        let blocked: IntentInFlight | null = null;
+        for (const head of window) {
+          if (taken.length === options.batch) break;
+          blocked = inFlight.get(head.intent) ?? null;
+          if (blocked) break;
+          taken.push(head);
+        }
+        if (taken.length === 0) return { published: 0, blocked, empty: false };
+        // Gone by now: undone by its writer (or published by a relay that held the lease before).
+        const records = await store.fetch(taken.map((head) => head._id));
+        window = window.slice(taken.length);
+        if (records.length === 0) return { published: 0, blocked, empty: false };
+        const read = Date.now();
+        await send(records.map(messageOf));
+        const sent = Date.now();
+        const deleted = await store.remove(records.map((record) => record._id));
+        log.debug('batch published', { records: records.length, readMs: read - started, publishMs: sent - read, deleteMs: Date.now() - sent });
+        if (deleted !== records.length) log.warn('fewer outbox records deleted than published: another relay held the lease meanwhile?', { published: records.length, deleted });
+        return { published: records.length, blocked, empty: false };
+      }),
+  };
+}
+
+/** The Kafka message of a record: its value as written (the envelope), keyed and routed like the kafka path. */
+export function messageOf(record: OutboxRecord): RelayMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(record.value);
+  } catch (error) {
+    throw invalidRecord(record, `not JSON: ${(error as Error).message}`);
+  }
+  const result = validateEvent(parsed);
+  if (!result.ok) throw invalidRecord(record, result.message);
+  const { stream, key } = routeOf(result.event);
+  return { stream, message: eventMessage(key, record.value, result.event.id, result.event.type) };
+}
+
+function invalidRecord(record: OutboxRecord, why: string): ShopctlError {
+  return new ShopctlError(`outbox record ${record._id} is not a valid event (${why}); the relay stopped before it`, {
+    code: 'OUTBOX_RECORD_INVALID',
+    suggestion: `Nothing after it was published. Inspect it in the 'outbox' collection (_id ${record._id}); once it is repaired or deleted, run the relay again.`,
+  });
+}
+
+export interface RelayProgress {
+  published: number;
+  batches: number;
+  /** The intent in flight the relay waits for, if it waits for one. */
+  blocked: IntentInFlight | null;
+  /** Another relay holds the lease: this one waits. */
+  standby: boolean;
+}
+
+export interface RelayOptions {
+  batch: number;
+  /** How long to wait when there is nothing to publish (empty, or blocked by an intent in flight). */
+  everyMs: number;
+  /** Stop once the outbox is empty. */
+  untilEmpty: boolean;
+  /** Stops the relay after the batch in hand. */
+  signal: AbortSignal;
+  onProgress?: (progress: RelayProgress) => void;
+}
+
+export interface RelayTotals {
+  published: number;
+  /** Batches that published something. */
+  batches: number;
+  elapsedMs: number;
+  /** Why it stopped: the outbox was empty (--until-empty), or a signal. */
+  stopped: 'empty' | 'signal';
+}
+
+/** `relay`: publishes the outbox of the configured database to the configured topics until stopped. */
+export async function runRelay(context: Context, options: RelayOptions): Promise<RelayTotals> {
+  const started = Date.now();
+  const { db } = await context.database();
+  const publisher = await connectPublisher(context.kafka(), context.config);
+  const store = mongoOutboxStore(db);
+  const relay = createRelay(store, async (messages) => {
+    // Per stream, in order: a key belongs to one stream, so its order holds.
+    for (const [stream, list] of groupByStream(messages)) await publisher.publishEncoded({ stream, messages: list });
+  }, { batch: options.batch });
+  const progress: RelayProgress = { published: 0, batches: 0, blocked: null, standby: false };
+  const report = () => options.onProgress?.({ ...progress });
+  try {
+    while (!options.signal.aborted) {
+      // Said while the lease is awaited: another relay is publishing.
+      const standby = setTimeout(() => {
+        progress.standby = true;
+        report();
+      }, 1000);
+      let step: StepResult;
+      try {
+        step = await relay.step(() => clearTimeout(standby));
+      } catch (error) {
+        if (!(error instanceof LeaseTimeoutError)) throw error;
+        log.info('another relay still holds the lease: waiting on', { lease: RELAY_LEASE });
+        continue;
+      } finally {
+        clearTimeout(standby);
+      }
+      progress.standby = false;
+      progress.published += step.published;
+      if (step.published > 0) progress.batches += 1;
+      log.debug('step', { published: step.published, blocked: step.blocked?._id, empty: step.empty });
+      progress.blocked = step.published === 0 ? step.blocked : null;
+      report();
+      if (step.empty && options.untilEmpty) return { published: progress.published, batches: progress.batches, elapsedMs: Date.now() - started, stopped: 'empty' };
+      if (step.published === 0 && (step.empty || step.blocked)) await sleep(options.everyMs, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+    return { published: progress.published, batches: progress.batches, elapsedMs: Date.now() - started, stopped: 'signal' };
+  } finally {
+    await publisher.disconnect();
+  }
+}
+
+function groupByStream(messages: readonly RelayMessage[]): Map<Stream, Message[]> {
+  const byStream = new Map<Stream, Message[]>();
+  for (const { stream, message } of messages) byStream.set(stream, [...(byStream.get(stream) ?? []), message]);
+  return byStream;
+}
+
+export interface RelayStatus {
+  /** Records waiting to be published. */
+  waiting: number;
+  /** The oldest record: its id, when its writer wrote it, and how long ago. */
+  oldest: { id: string; writtenAt: string | null; ageMs: number | null } | null;
+  /** Write intents in flight (their records wait until they are complete). */
+  inFlight: number;
+  /** The intent in flight the oldest record belongs to: the relay waits for it. */
+  blockedBy: { intent: string; at: string; ageMs: number } | null;
+}
+
+/** `relay --status`: the backlog. */
+export async function relayStatus(context: Context, now: () => Date = () => new Date()): Promise<RelayStatus> {
+  const { db } = await context.database();
+  const store = mongoOutboxStore(db);
+  const [waiting, [first], inFlight] = await Promise.all([store.count(), store.oldest(1), store.inFlight()]);
+  const at = now().getTime();
+  const writtenAt = first ? writtenAtOf(first._id) : null;
+  const blocking = first ? inFlight.find((intent) => intent._id === first.intent) : undefined;
+  return {
+    waiting,
+    oldest: first ? { id: first._id, writtenAt, ageMs: writtenAt ? Math.max(0, at - Date.parse(writtenAt)) : null } : null,
+    inFlight: inFlight.length,
+    blockedBy: blocking ? { intent: blocking._id, at: blocking.at, ageMs: Math.max(0, at - Date.parse(blocking.at)) } : null,
+  };
+}
+
+/** The writer's time at the start of an outbox id (`<ISO time>.<intent>.<index>`). */
+export function writtenAtOf(id: string): string | null {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)\./.exec(id);
+  return match?.[1] ?? null;
+}
