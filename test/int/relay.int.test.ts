@@ -1,0 +1,169 @@
+import { writeFile } from 'node:fs/promises';
+import type { Admin } from 'kafkajs';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/schema.js';
+import { readToEnd } from '../../src/kafka/read-to-end.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { spawnCli } from '../helpers/cli.js';
+import { testKafka, waitFor, type TestMongo } from '../helpers/env.js';
+import { worlds, type World } from '../helpers/worlds.js';
+
+// Issue 10: `shopctl relay` publishes the outbox of the db path to Kafka, at least once, in order
+// per key, never a write still in flight; killed at any point and restarted, it loses nothing.
+
+const { world, cleanUp } = worlds('relay', { timeoutMs: 120_000 });
+afterAll(cleanUp);
+
+const streams = ['customers', 'catalog', 'inventory', 'reservations'] as const;
+const topicsOf = (config: Config): string[] => streams.map((stream) => config.kafka.topics[stream]);
+
+const exited = (child: ReturnType<typeof spawnCli>): Promise<number | null> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+
+/** Records on the event topics (the sum of their end offsets), with one admin for all the polls. */
+async function withTopicEnds<T>(config: Config, work: (ends: () => Promise<number>) => Promise<T>): Promise<T> {
+  const admin: Admin = testKafka(config).admin();
+  await admin.connect();
+  try {
+    return await work(async () => {
+      let sum = 0;
+      for (const topic of topicsOf(config)) {
+        try {
+          sum += (await admin.fetchTopicOffsets(topic)).reduce((total, partition) => total + Number(partition.high), 0);
+        } catch {
+          // Not created yet (the relay creates the topics when it starts): nothing on it.
+        }
+      }
+      return sum;
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Every event id on the event topics, with how often each is there. */
+async function idsOnTopics(config: Config): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  await readToEnd(createKafka(config), config, topicsOf(config), (_topic, _partition, message) => {
+    const id = (JSON.parse(message.value?.toString() ?? '') as { id: string }).id;
+    ids.set(id, (ids.get(id) ?? 0) + 1);
+  });
+  return ids;
+}
+
+const outboxCount = (mongo: TestMongo): Promise<number> => mongo.db.collection('outbox').countDocuments();
+
+/** A collection without the write bookkeeping (which intent wrote it, where it was applied from), by _id. */
+async function contents(mongo: TestMongo, name: string): Promise<unknown[]> {
+  const bookkeeping = new Set(['_intent', 'intent', 'applied', 'pos']);
+  const docs = await mongo.db.collection<{ _id: string }>(name).find({}).toArray();
+  return docs
+    .sort((a, b) => (a._id < b._id ? -1 : 1))
+    .map((doc) => Object.fromEntries(Object.entries(doc).filter(([key]) => !bookkeeping.has(key))));
+}
+
+describe('relay', () => {
+  it('killed with SIGKILL three times while publishing, then run to the end: every outbox event is on Kafka, and consuming the topics into another database gives the same shop', async () => {
+    const a = await world();
+    for (const args of [
+      ['make', 'customers', '--count', '2000', '--seed', '1', '--via', 'db'],
+      ['make', 'products', '--count', '500', '--seed', '2', '--via', 'db'],
+      ['buy', '--random', '--count', '7500', '--seed', '3', '--via', 'db'],
+    ]) {
+      const made = await a.cli(...args);
+      expect(made.code, made.stderr).toBe(0);
+    }
+    const records = await a.mongo.db.collection<{ _id: string; value: string }>('outbox').find({}).toArray();
+    expect(records.length).toBeGreaterThanOrEqual(10_000);
+    const expected = records.map((record) => (JSON.parse(record.value) as { id: string }).id);
+
+    // Three kills, each after at least another 1,500 records reached Kafka, each provably mid-run:
+    // more on the topics than before it, and records still waiting in the outbox after it.
+    await withTopicEnds(a.config, async (ends) => {
+      let before = 0;
+      let waiting = records.length;
+      for (let kill = 1; kill <= 3; kill += 1) {
+        const relay = spawnCli(['--config', a.file, 'relay', '--batch', '250']);
+        const done = exited(relay);
+        const threshold = before + 1500;
+        await waitFor(async () => ((await ends()) >= threshold ? true : undefined), 60_000, `${threshold} records on the topics (kill ${kill})`);
+        relay.kill('SIGKILL');
+        await done;
+        expect(relay.signalCode, `kill ${kill}`).toBe('SIGKILL');
+        const published = await ends();
+        const left = await outboxCount(a.mongo);
+        expect(published, `kill ${kill}: published more than before`).toBeGreaterThan(before);
+        expect(left, `kill ${kill}: landed mid-run (records still waiting)`).toBeGreaterThan(0);
+        expect(left, `kill ${kill}: deleted some`).toBeLessThan(waiting);
+        before = published;
+        waiting = left;
+      }
+    });
+
+    const last = await a.cli('relay', '--until-empty', '--json');
+    expect(last.code, last.stderr).toBe(0);
+    const totals = JSON.parse(last.stdout) as { published: number; stopped: string };
+    expect(totals.stopped).toBe('empty');
+    expect(await outboxCount(a.mongo)).toBe(0);
+
+    const onTopics = await idsOnTopics(a.config);
+    const missing = expected.filter((id) => !onTopics.has(id));
+    expect(missing, 'outbox events not on Kafka').toEqual([]);
+    expect(onTopics.size).toBe(new Set(expected).size);
+
+    // World B: its own database, A's topics (and its own consumer group).
+    const b = await world();
+    await writeFile(b.file, stringify({ ...b.config, kafka: { ...b.config.kafka, topics: a.config.kafka.topics } }));
+    const consumed = await b.cli('consume', '--until-idle', '3', '--json');
+    expect(consumed.code, consumed.stderr).toBe(0);
+    for (const name of ['customers', 'products', 'stock', 'purchases']) {
+      const [inA, inB] = await Promise.all([contents(a.mongo, name), contents(b.mongo, name)]);
+      expect(inA.length, name).toBeGreaterThan(0);
+      expect(inB, name).toEqual(inA);
+    }
+  });
+
+  it('publishes nothing of a write still in flight (its intent head in `intents`), nor anything after it, until it is complete', async () => {
+    const c: World = await world();
+    expect((await c.cli('make', 'customers', '--count', '3', '--seed', '1', '--via', 'db')).code).toBe(0);
+    expect((await c.cli('make', 'customers', '--count', '3', '--seed', '2', '--via', 'db')).code).toBe(0);
+    expect((await c.cli('make', 'customers', '--count', '3', '--seed', '3', '--via', 'db')).code).toBe(0);
+    const outbox = c.mongo.db.collection<{ _id: string; intent: string }>('outbox');
+    const intents = [...new Set((await outbox.find({}).sort({ _id: 1 }).toArray()).map((record) => record.intent))];
+    expect(intents).toHaveLength(3);
+    // The second write, as if its writer were still at it.
+    const inFlight = intents[1]!;
+    await c.mongo.db.collection<{ _id: string }>('intents').insertOne({ _id: inFlight, at: new Date().toISOString(), keys: [] } as never);
+
+    const status = await c.cli('relay', '--status', '--json');
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ waiting: 9, inFlight: 1, blockedBy: null });
+
+    await withTopicEnds(c.config, async (ends) => {
+      const relay = spawnCli(['--config', c.file, 'relay', '--every', '200ms', '--json']);
+      let stdout = '';
+      relay.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      const done = exited(relay);
+      try {
+        await waitFor(async () => ((await ends()) >= 3 && (await outboxCount(c.mongo)) === 6 ? true : undefined), 30_000, 'the first write published');
+        // Several more looks at the outbox: still nothing of the write in flight, nor of the third.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(await ends()).toBe(3);
+        const blocked = await c.cli('relay', '--status', '--json');
+        expect(JSON.parse(blocked.stdout)).toMatchObject({ waiting: 6, inFlight: 1, blockedBy: { intent: inFlight } });
+        const text = await c.cli('relay', '--status');
+        expect(text.stdout).toContain(`blocked: the oldest event belongs to write intent ${inFlight}`);
+
+        // The write completes: the rest follows.
+        await c.mongo.db.collection<{ _id: string }>('intents').deleteOne({ _id: inFlight });
+        await waitFor(async () => ((await ends()) === 9 && (await outboxCount(c.mongo)) === 0 ? true : undefined), 30_000, 'the rest published');
+        relay.kill('SIGTERM');
+        expect(await done).toBe(0);
+        expect(JSON.parse(stdout)).toMatchObject({ published: 9, stopped: 'signal' });
+      } finally {
+        relay.kill('SIGKILL');
+      }
+    });
+  });
+});
