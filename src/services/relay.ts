@@ -27,11 +27,16 @@ import type { Context } from './context.js';
 // belongs to a complete intent: an undone one would have lost its records before its head.
 // Reading the heads before the records, or skipping (3), could publish a record being undone.
 //
-// One relay publishes at a time: each batch (read, publish, delete) runs under the lease
-// `relay:outbox` (db/leases), taken per batch rather than per run: the lease guards exactly the
-// unit that must not interleave, a killed relay's lease is taken over at once by a restart on the
-// same host (10 s elsewhere), and a second relay is a standby that waits, saying so, and takes
-// over when the first stops.
+// One relay publishes at a time: it holds the lease `relay:outbox` (db/leases, renewed by its
+// heartbeat) for its whole run. Per run rather than per batch, because batches are pipelined
+// (the next one is read while this one is sent, and this one deleted while the next is sent),
+// which a lease per batch would cut; and a per-batch lease let a second relay starve (the first
+// takes it back at once). A second relay waits as a standby, says so, and takes over when the
+// first stops; a killed relay's lease is taken over at once by a restart on the same host
+// (after its 10 s expiry from another host).
+//
+// Pipelining keeps the order: batch k+1 is sent only after Kafka acknowledged batch k, and a
+// new scan of the outbox waits for every delete before it, so nothing deleted late is read again.
 
 const log = logger.namespace('relay');
 type Message = EncodedChunk['messages'][number];
@@ -47,10 +52,8 @@ export const WINDOW = 20_000;
 export const MAX_BATCH = 1000;
 export const DEFAULT_BATCH = 1000;
 
-export interface StepResult {
-  /** Records published (and deleted) by this step. */
-  published: number;
-  /** The intent in flight the batch stopped at, if it did. */
+export interface DrainResult {
+  /** The intent in flight the relay stopped at, if it did. */
   blocked: IntentInFlight | null;
   /** A fresh read found the outbox empty. */
   empty: boolean;
@@ -62,46 +65,93 @@ export interface RelayMessage {
 }
 
 export interface Relay {
-  /** One batch under the relay's lease: read, publish, delete. `leased` is called once the lease is held. */
-  step(leased?: () => void): Promise<StepResult>;
+  /**
+   * Publishes batch after batch (each sent, acknowledged, then deleted) until there is nothing to
+   * publish now (the outbox is empty, or its oldest record's write is in flight) or `stop()` says
+   * so after a batch. Run it holding the relay's lease.
+   */
+  drain(stop: () => boolean, published: (count: number) => void): Promise<DrainResult>;
+}
+
+interface Batch extends DrainResult {
+  records: OutboxRecord[];
 }
 
 /** The relay over a store and a publisher (`send` resolves once Kafka acknowledged every message). */
 export function createRelay(store: OutboxStore, send: (messages: RelayMessage[]) => Promise<void>, options: { batch: number; window?: number }): Relay {
   const windowSize = Math.max(options.window ?? WINDOW, options.batch);
   let window: OutboxHead[] = [];
-  return {
-    step: (leased) =>
-      store.withRelayLease(async () => {
-        leased?.();
+  // Deletes of published batches, one after another; a scan waits for them, and before that for
+  // the batch in hand to be sent and its delete queued (else a scan would read it again).
+  let deleting: Promise<void> = Promise.resolve();
+  let inHand: Promise<void> = Promise.resolve();
+
+  // The next batch, read in the order explained above: ids (window), heads in flight, records.
+  const next = async (): Promise<Batch> => {
+    for (;;) {
+      if (window.length === 0) {
+        await inHand;
+        await deleting;
         const started = Date.now();
-        if (window.length === 0) {
-          window = await store.oldest(windowSize);
-          log.debug('outbox scanned', { records: window.length, ms: Date.now() - started });
+        window = await store.oldest(windowSize);
+        log.debug('outbox scanned', { records: window.length, ms: Date.now() - started });
+        if (window.length === 0) return { records: [], blocked: null, empty: true };
+      }
+      const inFlight = new Map((await store.inFlight()).map((intent) => [intent._id, intent]));
+      const taken: OutboxHead[] = [];
+      let blocked: IntentInFlight | null = null;
+      for (const head of window) {
+        if (taken.length === options.batch) break;
+        blocked = inFlight.get(head.intent) ?? null;
+        if (blocked) break;
+        taken.push(head);
+      }
+      if (taken.length === 0) return { records: [], blocked, empty: false };
+      // Those gone by now were undone by their writer: not published.
+      const records = await store.fetch(taken.map((head) => head._id));
+      window = window.slice(taken.length);
+      if (records.length > 0 || blocked) return { records, blocked, empty: false };
+    }
+  };
+
+  const remove = (ids: string[]): void => {
+    deleting = deleting.then(async () => {
+      const deleted = await store.remove(ids);
+      if (deleted !== ids.length) log.warn('fewer outbox records deleted than published (deleted meanwhile by someone else?)', { published: ids.length, deleted });
+    });
+    deleting.catch(() => undefined); // reported where it is awaited
+  };
+
+  return {
+    async drain(stop, published) {
+      let reading = next();
+      try {
+        for (;;) {
+          const batch = await reading;
+          if (batch.records.length === 0) return { blocked: batch.blocked, empty: batch.empty };
+          const messages = batch.records.map(messageOf);
+          // Read the next batch while this one is sent (reads only: safe whatever happens next);
+          // a new scan in it waits until this batch is sent and its delete queued (see next).
+          let sentAndQueued!: () => void;
+          inHand = new Promise((resolve) => (sentAndQueued = resolve));
+          reading = batch.blocked ? Promise.resolve({ records: [], blocked: batch.blocked, empty: false }) : next();
+          reading.catch(() => undefined); // reported where it is awaited
+          const started = Date.now();
+          try {
+            await send(messages);
+            remove(batch.records.map((record) => record._id));
+          } finally {
+            sentAndQueued();
+          }
+          log.debug('batch published', { records: batch.records.length, publishMs: Date.now() - started });
+          published(batch.records.length);
+          // What was read ahead is only read: left to finish on its own.
+          if (stop()) return { blocked: null, empty: false };
         }
-        if (window.length === 0) return { published: 0, blocked: null, empty: true };
-        const inFlight = new Map((await store.inFlight()).map((intent) => [intent._id, intent]));
-        const taken: OutboxHead[] = [];
-        let blocked: IntentInFlight | null = null;
-        for (const head of window) {
-          if (taken.length === options.batch) break;
-          blocked = inFlight.get(head.intent) ?? null;
-          if (blocked) break;
-          taken.push(head);
-        }
-        if (taken.length === 0) return { published: 0, blocked, empty: false };
-        // Gone by now: undone by its writer (or published by a relay that held the lease before).
-        const records = await store.fetch(taken.map((head) => head._id));
-        window = window.slice(taken.length);
-        if (records.length === 0) return { published: 0, blocked, empty: false };
-        const read = Date.now();
-        await send(records.map(messageOf));
-        const sent = Date.now();
-        const deleted = await store.remove(records.map((record) => record._id));
-        log.debug('batch published', { records: records.length, readMs: read - started, publishMs: sent - read, deleteMs: Date.now() - sent });
-        if (deleted !== records.length) log.warn('fewer outbox records deleted than published: another relay held the lease meanwhile?', { published: records.length, deleted });
-        return { published: records.length, blocked, empty: false };
-      }),
+      } finally {
+        await deleting;
+      }
+    },
   };
 }
 
@@ -161,39 +211,72 @@ export async function runRelay(context: Context, options: RelayOptions): Promise
   const { db } = await context.database();
   const publisher = await connectPublisher(context.kafka(), context.config);
   const store = mongoOutboxStore(db);
-  const relay = createRelay(store, async (messages) => {
-    // Per stream, in order: a key belongs to one stream, so its order holds.
-    for (const [stream, list] of groupByStream(messages)) await publisher.publishEncoded({ stream, messages: list });
-  }, { batch: options.batch });
+  const relay = createRelay(
+    store,
+    async (messages) => {
+      // Per stream, in order: a key belongs to one stream, so its order holds.
+      for (const [stream, list] of groupByStream(messages)) await publisher.publishEncoded({ stream, messages: list });
+    },
+    { batch: options.batch },
+  );
   const progress: RelayProgress = { published: 0, batches: 0, blocked: null, standby: false };
   const report = () => options.onProgress?.({ ...progress });
+  const stopped = (): boolean => options.signal.aborted;
+  const totals = (why: RelayTotals['stopped']): RelayTotals => ({ published: progress.published, batches: progress.batches, elapsedMs: Date.now() - started, stopped: why });
+
+  // Under the lease: drain, wait, drain again, until the signal (or an empty outbox).
+  const work = async (): Promise<RelayTotals> => {
+    if (stopped()) return totals('signal');
+    progress.standby = false;
+    report();
+    while (!stopped()) {
+      const drained = await relay.drain(stopped, (count) => {
+        progress.published += count;
+        progress.batches += 1;
+        progress.blocked = null;
+        report();
+      });
+      if (drained.empty && options.untilEmpty) return totals('empty');
+      if (drained.blocked?._id !== progress.blocked?._id) {
+        progress.blocked = drained.blocked;
+        report();
+      }
+      if (!stopped()) await sleep(options.everyMs, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+    return totals('signal');
+  };
+
   try {
-    while (!options.signal.aborted) {
+    while (!stopped()) {
       // Said while the lease is awaited: another relay is publishing.
       const standby = setTimeout(() => {
         progress.standby = true;
         report();
       }, 1000);
-      let step: StepResult;
+      let leased = false;
+      const running = store.withRelayLease(() => {
+        leased = true;
+        clearTimeout(standby);
+        return work();
+      });
+      running.catch(() => undefined); // reported below, unless a signal came first
+      const aborted = new Promise<null>((resolve) => {
+        if (stopped()) resolve(null);
+        else options.signal.addEventListener('abort', () => resolve(null), { once: true });
+      });
       try {
-        step = await relay.step(() => clearTimeout(standby));
+        const result = await Promise.race([running, aborted]);
+        if (result) return result;
+        // A signal: a relay at work finishes its batch (work sees the signal); a standby stops now.
+        return leased ? await running : totals('signal');
       } catch (error) {
         if (!(error instanceof LeaseTimeoutError)) throw error;
         log.info('another relay still holds the lease: waiting on', { lease: RELAY_LEASE });
-        continue;
       } finally {
         clearTimeout(standby);
       }
-      progress.standby = false;
-      progress.published += step.published;
-      if (step.published > 0) progress.batches += 1;
-      log.debug('step', { published: step.published, blocked: step.blocked?._id, empty: step.empty });
-      progress.blocked = step.published === 0 ? step.blocked : null;
-      report();
-      if (step.empty && options.untilEmpty) return { published: progress.published, batches: progress.batches, elapsedMs: Date.now() - started, stopped: 'empty' };
-      if (step.published === 0 && (step.empty || step.blocked)) await sleep(options.everyMs, undefined, { signal: options.signal }).catch(() => undefined);
     }
-    return { published: progress.published, batches: progress.batches, elapsedMs: Date.now() - started, stopped: 'signal' };
+    return totals('signal');
   } finally {
     await publisher.disconnect();
   }
