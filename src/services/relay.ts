@@ -139,6 +139,9 @@ export function createRelay(store: OutboxStore, send: (messages: RelayMessage[])
           const started = Date.now();
           try {
             await send(messages);
+            // At most one delete behind: what a kill can leave published and not deleted (and
+            // so published again) is this batch and the one before it.
+            await deleting;
             remove(batch.records.map((record) => record._id));
           } finally {
             sentAndQueued();
