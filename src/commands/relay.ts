@@ -76,6 +76,7 @@ export function relayCommand(): Command {
           return 0;
         }
         const progress = options.json ? null : createProgress(output, 'relaying the outbox to Kafka…');
+        let saidWaiting: string | null = null;
         const stop = new AbortController();
         const onSignal = () => stop.abort();
         process.once('SIGINT', onSignal);
@@ -86,7 +87,13 @@ export function relayCommand(): Command {
             everyMs: options.every,
             untilEmpty: options.untilEmpty,
             signal: stop.signal,
-            onProgress: (p) => progress?.update(describe(p)),
+            onProgress: (p) => {
+              progress?.update(describe(p));
+              // Waiting is said once as a line too (off a TTY, progress lines are throttled).
+              const waitingFor = p.standby ? 'another relay' : (p.blocked?._id ?? null);
+              if (waitingFor !== saidWaiting && waitingFor !== null && !output.isTty) output.info(describe(p));
+              saidWaiting = waitingFor;
+            },
           });
           if (options.json) output.json({ ...totals, perSecond: totals.elapsedMs > 0 ? Math.round((totals.published * 1000) / totals.elapsedMs) : 0 });
           else progress?.succeed(finished(totals));
