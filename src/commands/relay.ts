@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { formatRange, LIMITS } from '../domain/limits.js';
-import { DEFAULT_BATCH, MAX_BATCH, relayStatus, runRelay, type RelayProgress, type RelayStatus, type RelayTotals } from '../services/relay.js';
+import { DEFAULT_BATCH, MAX_BATCH, STALE_INTENT_MS, relayStatus, runRelay, type RelayProgress, type RelayStatus, type RelayTotals } from '../services/relay.js';
 import { createProgress, formatRate } from '../ui/progress.js';
 import { examples, flagField, intField, run } from './shared.js';
 
@@ -41,18 +41,20 @@ const batches = (n: number): string => `${count(n)} ${n === 1 ? 'batch' : 'batch
 const describe = (p: RelayProgress): string => {
   if (p.standby) return `another relay is publishing (it holds the lease relay:outbox): waiting for it; published ${count(p.published)} so far`;
   if (p.blocked) return `published ${count(p.published)} in ${batches(p.batches)}; waiting for write intent ${p.blocked._id} (in flight since ${p.blocked.at}) to complete`;
-  return `published ${count(p.published)} in ${batches(p.batches)}…`;
+  return `published ${count(p.published)} in ${batches(p.batches)}${recovered(p.recovered)}…`;
 };
 
+const recovered = (n: number): string => (n > 0 ? `; completed or undid ${count(n)} ${n === 1 ? 'write' : 'writes'} left in flight by crashed writers` : '');
+
 const finished = (t: RelayTotals): string =>
-  `${t.stopped === 'empty' ? 'outbox empty' : 'stopped'}: published ${count(t.published)} events in ${batches(t.batches)} in ${seconds(t.elapsedMs)} (${formatRate(t.published, t.elapsedMs)})`;
+  `${t.stopped === 'empty' ? 'outbox empty' : 'stopped'}: published ${count(t.published)} events in ${batches(t.batches)} in ${seconds(t.elapsedMs)} (${formatRate(t.published, t.elapsedMs)})${recovered(t.recovered)}`;
 
 function statusLines(s: RelayStatus): string[] {
   const lines = [`outbox: ${count(s.waiting)} ${s.waiting === 1 ? 'event' : 'events'} waiting`];
   if (s.oldest) lines.push(`oldest: written ${s.oldest.writtenAt ?? '(unknown)'}${s.oldest.ageMs === null ? '' : `, ${seconds(s.oldest.ageMs)} ago`} (${s.oldest.id})`);
   lines.push(`write intents in flight: ${s.inFlight}`);
   if (s.blockedBy) {
-    lines.push(`blocked: the oldest event belongs to write intent ${s.blockedBy.intent}, in flight since ${s.blockedBy.at} (${seconds(s.blockedBy.ageMs)}); nothing is published past it until that write completes`);
+    lines.push(`blocked: the oldest event belongs to write intent ${s.blockedBy.intent}, in flight since ${s.blockedBy.at} (${seconds(s.blockedBy.ageMs)}); nothing is published past it until that write completes (the relay completes or undoes it once it is ${STALE_INTENT_MS / 1000}s old: its writer crashed)`);
   }
   return lines;
 }

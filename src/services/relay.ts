@@ -9,6 +9,7 @@ import { eventMessage } from '../kafka/codec.js';
 import { connectPublisher, type EncodedChunk } from '../kafka/publisher.js';
 import { logger } from '../log.js';
 import type { Context } from './context.js';
+import { projectionOn } from './projection.js';
 
 // `shopctl relay`: the outbox of the db path, published to Kafka (the CDC of the original system,
 // without Debezium). At least once: a record is deleted only after Kafka acknowledged it (acks
@@ -51,6 +52,12 @@ export const WINDOW = 20_000;
 /** The largest batch: one `_id $in` that FerretDB pushes down to SQL. */
 export const MAX_BATCH = 1000;
 export const DEFAULT_BATCH = 1000;
+/**
+ * A write in flight for longer than this was left by a crashed writer (a live one finishes in
+ * seconds, and its leases expire 10 s after it stops renewing them): the relay completes or undoes
+ * it, as the next writer of its documents would, instead of waiting for one that may never come.
+ */
+export const STALE_INTENT_MS = 30_000;
 
 export interface DrainResult {
   /** The intent in flight the relay stopped at, if it did. */
@@ -186,6 +193,8 @@ export interface RelayProgress {
   blocked: IntentInFlight | null;
   /** Another relay holds the lease: this one waits. */
   standby: boolean;
+  /** Writes left in flight by crashed writers that this relay completed or undid. */
+  recovered: number;
 }
 
 export interface RelayOptions {
@@ -204,6 +213,8 @@ export interface RelayTotals {
   /** Batches that published something. */
   batches: number;
   elapsedMs: number;
+  /** Writes left in flight by crashed writers that this relay completed or undid. */
+  recovered: number;
   /** Why it stopped: the outbox was empty (--until-empty), or a signal. */
   stopped: 'empty' | 'signal';
 }
@@ -222,10 +233,30 @@ export async function runRelay(context: Context, options: RelayOptions): Promise
     },
     { batch: options.batch },
   );
-  const progress: RelayProgress = { published: 0, batches: 0, blocked: null, standby: false };
+  const projection = projectionOn(await context.database());
+  const progress: RelayProgress = { published: 0, batches: 0, blocked: null, standby: false, recovered: 0 };
   const report = () => options.onProgress?.({ ...progress });
   const stopped = (): boolean => options.signal.aborted;
-  const totals = (why: RelayTotals['stopped']): RelayTotals => ({ published: progress.published, batches: progress.batches, elapsedMs: Date.now() - started, stopped: why });
+  const totals = (why: RelayTotals['stopped']): RelayTotals => ({
+    published: progress.published,
+    batches: progress.batches,
+    recovered: progress.recovered,
+    elapsedMs: Date.now() - started,
+    stopped: why,
+  });
+
+  // The writer of a stale intent crashed: complete or undo its write (under its documents' leases,
+  // which a writer still at it would hold). False when it is gone, or still held after a minute.
+  const recoverLeft = async (id: string): Promise<boolean> => {
+    try {
+      const done = await projection.recover(id);
+      if (done) log.info('completed or undid a write left in flight by a crashed writer', { intent: id });
+      return done;
+    } catch (error) {
+      if (error instanceof LeaseTimeoutError) return false;
+      throw error;
+    }
+  };
 
   // Under the lease: drain, wait, drain again, until the signal (or an empty outbox).
   const work = async (): Promise<RelayTotals> => {
@@ -243,6 +274,12 @@ export async function runRelay(context: Context, options: RelayOptions): Promise
       if (drained.blocked?._id !== progress.blocked?._id) {
         progress.blocked = drained.blocked;
         report();
+      }
+      if (drained.blocked && Date.now() - Date.parse(drained.blocked.at) > STALE_INTENT_MS && (await recoverLeft(drained.blocked._id))) {
+        progress.recovered += 1;
+        progress.blocked = null;
+        report();
+        continue;
       }
       if (!stopped()) await sleep(options.everyMs, undefined, { signal: options.signal }).catch(() => undefined);
     }

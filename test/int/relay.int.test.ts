@@ -178,4 +178,19 @@ describe('relay', () => {
       }
     });
   });
+
+  it('completes a write its writer left in flight (crashed) once it is 30 s old, and publishes what follows', async () => {
+    const d: World = await world();
+    for (const seed of ['1', '2', '3']) expect((await d.cli('make', 'customers', '--count', '3', '--seed', seed, '--via', 'db')).code).toBe(0);
+    const outbox = d.mongo.db.collection<{ _id: string; intent: string }>('outbox');
+    const intents = [...new Set((await outbox.find({}).sort({ _id: 1 }).toArray()).map((record) => record.intent))];
+    // The second write's head left behind, a minute old, as if its writer had crashed before
+    // removing it (everything else of that write is in): nobody writes those documents again.
+    const left = intents[1]!;
+    await d.mongo.db.collection<{ _id: string }>('intents').insertOne({ _id: left, at: new Date(Date.now() - 60_000).toISOString(), keys: [] } as never);
+    const run = await d.cli('relay', '--until-empty', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ published: 9, recovered: 1, stopped: 'empty' });
+    expect(await d.mongo.db.collection('intents').countDocuments()).toBe(0);
+  });
 });
