@@ -193,4 +193,28 @@ describe('relay', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ published: 9, recovered: 1, stopped: 'empty' });
     expect(await d.mongo.db.collection('intents').countDocuments()).toBe(0);
   });
+
+  it('a second relay waits while one runs, says so, and stops at once on SIGTERM', async () => {
+    const e: World = await world();
+    expect((await e.cli('make', 'customers', '--count', '3', '--seed', '1', '--via', 'db')).code).toBe(0);
+    const first = spawnCli(['--config', e.file, 'relay', '--every', '200ms']);
+    const firstDone = exited(first);
+    try {
+      await waitFor(async () => ((await outboxCount(e.mongo)) === 0 ? true : undefined), 30_000, 'the first relay to publish');
+      const second = spawnCli(['--config', e.file, 'relay', '--until-empty', '--json']);
+      let stderr = '';
+      let stdout = '';
+      second.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      second.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      const secondDone = exited(second);
+      await waitFor(() => (stderr.includes('another relay is publishing') ? true : undefined), 15_000, 'the second relay to say it waits');
+      second.kill('SIGTERM');
+      expect(await secondDone).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ published: 0, stopped: 'signal' });
+      first.kill('SIGTERM');
+      expect(await firstDone).toBe(0);
+    } finally {
+      first.kill('SIGKILL');
+    }
+  });
 });
