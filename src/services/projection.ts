@@ -57,6 +57,11 @@ export interface ApplyResult {
 
 export interface Projection {
   apply(inputs: readonly ProjectionInput[], options?: ApplyOptions): Promise<ApplyResult>;
+  /**
+   * Completes or undoes one intent left by a crashed writer (step 4 above), for whoever waits for
+   * it without writing its documents (the relay). False when it was gone already.
+   */
+  recover(id: string): Promise<boolean>;
 }
 
 export interface ProjectionDeps {
@@ -143,6 +148,11 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
   };
 
   return {
+    async recover(id) {
+      const intent = await store.intent(id);
+      return intent ? recover(id, intent.keys, undefined) : false;
+    },
+
     async apply(inputs, options = {}) {
       if (inputs.length === 0) return { outcomes: [], writes: 0, recovered: 0 };
       const keys = [...new Set(inputs.flatMap((input) => writesOf(input.event)).map(docKey))];
