@@ -87,7 +87,7 @@ describe('store freshness (heartbeats via kafka, consume running)', () => {
     beating.child.kill('SIGINT');
     const signalled = Date.now();
     expect(await beating.exit, beating.stderr()).toBe(0);
-    const sent = Number(/stopped: (\d+) heartbeats of store berlin published to Kafka/.exec(beating.stderr())?.[1]);
+    const sent = Number(/stopped: (\d+) heartbeats? of store berlin published to Kafka/.exec(beating.stderr())?.[1]);
     expect(sent).toBeGreaterThanOrEqual(1);
     const lines = beating.stdout().trim().split('\n');
     expect(lines).toHaveLength(sent); // one line per heartbeat sent

@@ -56,7 +56,7 @@ const outboxCount = (mongo: TestMongo): Promise<number> => mongo.db.collection('
 
 /** A collection without the write bookkeeping (which intent wrote it, where it was applied from), by _id. */
 async function contents(mongo: TestMongo, name: string): Promise<unknown[]> {
-  const bookkeeping = new Set(['_intent', 'intent', 'applied', 'pos']);
+  const bookkeeping = new Set(['_intent', '_at', 'intent', 'applied', 'pos']);
   const docs = await mongo.db.collection<{ _id: string }>(name).find({}).toArray();
   return docs
     .sort((a, b) => (a._id < b._id ? -1 : 1))
