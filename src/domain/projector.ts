@@ -349,7 +349,9 @@ function applyReservation(event: ReservationEvent, snapshot: Snapshot, rules: Av
   if (event.type === 'shop.reservation.fulfilled.v1') {
     if (held.level >= reservation.quantity) {
       const level = held.level - reservation.quantity;
-      snapshot.set('stock', { ...released, level });
+      // The level changed: its time is the newest event time, as for any other stock change.
+      const updatedAt = instantOf(held.updatedAt) > instantOf(event.time) ? held.updatedAt : event.time;
+      snapshot.set('stock', { ...released, level, updatedAt });
       effect = { store: reservation.store, sku: reservation.sku, change: -reservation.quantity, level };
       next = closed(reservation, 'fulfilled', event.time);
     } else {
