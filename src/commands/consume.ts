@@ -20,7 +20,7 @@ const describe = (t: ProjectorTotals): string =>
 export function consumeCommand(): Command {
   return new Command('consume')
     .description(
-      'project Kafka events into MongoDB (long-running; Ctrl-C finishes the batch and exits); every availability.sweepSeconds it also expires overdue reservations',
+      'project Kafka events into MongoDB (long-running; Ctrl-C finishes the batch and exits); every availability.sweepSeconds it also publishes the expiries of overdue reservations',
     )
     .option('--group <id>', 'consumer group id (default: kafka.groupId); more processes with one group share the partitions')
     .option('--from-beginning', 'rewind the group to the oldest event first (a replay; without it the group resumes where it stopped, and a new group starts at the oldest event)')
@@ -54,12 +54,12 @@ export function consumeCommand(): Command {
           // Refused: events whose last attempt in this run was refused (dead-lettered, or still
           // waiting for a retry), by reason, each event once.
           const refused = tallyRefusals(projector.refusals().values());
-          const expired = projector.expired();
-          if (options.json) output.json({ groupId, ...totals, expired, refused, elapsedMs });
+          const expiriesPublished = projector.expired();
+          if (options.json) output.json({ groupId, ...totals, expiriesPublished, refused, elapsedMs });
           else {
             progress?.succeed(`stopped: ${describe(totals)} in ${(elapsedMs / 1000).toFixed(1)}s`);
             // The sweep's work, said only when there was some (the totals line stays as it was).
-            if (expired > 0) output.data(`  reservations expired: ${expired} (their holds released)`);
+            if (expiriesPublished > 0) output.data(`  overdue reservations: ${expiriesPublished} expiries published to the reservations topic (their holds are released as they are applied)`);
             const said = describeRefusals(refused);
             if (said) output.data(`  ${said}`);
           }

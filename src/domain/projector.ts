@@ -339,35 +339,45 @@ function applyReservation(event: ReservationEvent, snapshot: Snapshot, rules: Av
     return { status: 'applied', reservation: effectOf(reservation, true) };
   }
   const reservation = current as ReservationDoc; // decide() refused the step of an unknown one
+  // The goods were handed over before the hold expired, but an expiry got here first (a sweep on
+  // the db path overtook a fulfilment sent through Kafka): the fulfilment still takes the units
+  // when they are there (the hold is released already), or fails.
+  if (reservation.status === 'expired' && event.type === 'shop.reservation.fulfilled.v1' && instantOf(event.time) < instantOf(reservation.expiresAt)) {
+    return fulfil(reservation, stock ?? emptyStock(reservation.store, reservation.sku, event.time), event.time, snapshot, false);
+  }
   if (reservation.status !== 'confirmed' || (event.type === 'shop.reservation.expired.v1' && instantOf(event.time) < instantOf(reservation.expiresAt))) {
     return { status: 'applied', reservation: effectOf(reservation, false) };
   }
   const held = stock ?? emptyStock(reservation.store, reservation.sku, event.time);
-  const released = withPending(held, -reservation.quantity, event.time);
-  let next: ReservationDoc;
-  let effect: StockEffect | undefined;
-  if (event.type === 'shop.reservation.fulfilled.v1') {
-    if (held.level >= reservation.quantity) {
-      const level = held.level - reservation.quantity;
-      // The level changed: its time is the newest event time, as for any other stock change.
-      const updatedAt = instantOf(held.updatedAt) > instantOf(event.time) ? held.updatedAt : event.time;
-      snapshot.set('stock', { ...released, level, updatedAt });
-      effect = { store: reservation.store, sku: reservation.sku, change: -reservation.quantity, level };
-      next = closed(reservation, 'fulfilled', event.time);
-    } else {
-      snapshot.set('stock', released);
-      next = {
-        ...closed(reservation, 'failed', event.time),
-        reason: 'insufficient_stock',
-        message: `store '${reservation.store}', SKU '${reservation.sku}': ${reservation.quantity} reserved, ${held.level} on hand (sold on the shop floor meanwhile)`,
-      };
-    }
-  } else {
-    snapshot.set('stock', released);
-    next = closed(reservation, event.type === 'shop.reservation.cancelled.v1' ? 'cancelled' : 'expired', event.time);
-  }
+  if (event.type === 'shop.reservation.fulfilled.v1') return fulfil(reservation, held, event.time, snapshot, true);
+  snapshot.set('stock', withPending(held, -reservation.quantity, event.time));
+  const next = closed(reservation, event.type === 'shop.reservation.cancelled.v1' ? 'cancelled' : 'expired', event.time);
   snapshot.set('reservations', next);
-  return { status: 'applied', reservation: effectOf(next, true), ...(effect ? { stock: effect } : {}) };
+  return { status: 'applied', reservation: effectOf(next, true) };
+}
+
+// The goods leave the store: the level goes down by the reservation's quantity (and its hold is
+// released, when it still holds), or, when the shop floor sold them meanwhile, the reservation
+// fails and the level is left as it is: never below zero.
+function fulfil(reservation: ReservationDoc, held: StockDoc, time: string, snapshot: Snapshot, holding: boolean): Outcome {
+  const released = holding ? withPending(held, -reservation.quantity, time) : { ...held, _rev: held._rev + 1 };
+  if (held.level >= reservation.quantity) {
+    const level = held.level - reservation.quantity;
+    // The level changed: its time is the newest event time, as for any other stock change.
+    const updatedAt = instantOf(held.updatedAt) > instantOf(time) ? held.updatedAt : time;
+    snapshot.set('stock', { ...released, level, updatedAt });
+    const next = closed(reservation, 'fulfilled', time);
+    snapshot.set('reservations', next);
+    return { status: 'applied', reservation: effectOf(next, true), stock: { store: reservation.store, sku: reservation.sku, change: -reservation.quantity, level } };
+  }
+  if (holding) snapshot.set('stock', released);
+  const next: ReservationDoc = {
+    ...closed(reservation, 'failed', time),
+    reason: 'insufficient_stock',
+    message: `store '${reservation.store}', SKU '${reservation.sku}': ${reservation.quantity} reserved, ${held.level} on hand (sold on the shop floor meanwhile)`,
+  };
+  snapshot.set('reservations', next);
+  return { status: 'applied', reservation: effectOf(next, true) };
 }
 
 function decideRequest(event: ReservationRequested, snapshot: Snapshot, rules: AvailabilityRules): Pick<ReservationDoc, 'reason' | 'message'> | null {

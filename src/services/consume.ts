@@ -1,9 +1,12 @@
 import { startProjector, type ProjectorOptions, type ProjectorTotals, type RunningProjector } from '../kafka/projector-consumer.js';
 import { logger } from '../log.js';
 import type { Context } from './context.js';
-import { projectionOn, type Projection } from './projection.js';
+import { projectionOn } from './projection.js';
 import { projectionSettings } from './projection-settings.js';
-import { sweepExpired, type SweepDeps } from './reservations.js';
+import { sweepReservations, type SweepResult } from './reservations.js';
+
+/** An expiry published but not applied after this long (a lost send?) is published again. */
+const REPUBLISH_AFTER_MS = 60_000;
 
 export type { ProjectorTotals, RunningProjector };
 
@@ -16,7 +19,7 @@ export interface Consuming extends RunningProjector {
    * stopped). Messages that are not readable events are dead-lettered without being refused.
    */
   refusals(): Map<string, string>;
-  /** Reservations this run's sweeps expired (their holds released). */
+  /** Expiries this run's sweeps published (applied, releasing their holds, as they are consumed). */
   expired(): number;
 }
 
@@ -45,7 +48,18 @@ export async function startConsuming(context: Context, options: ConsumeOptions):
       return result;
     },
   });
-  const sweeper = startSweeper({ db: database.db, projection, outbox: settings.outbox }, context.config.availability.sweepSeconds * 1000);
+  // Expiries go through the reservations topic, keyed by the store, like every other step of a
+  // reservation: applied in the store's order (a fulfilment sent before the expiry is applied
+  // before it), seen by every consumer of the topics, and never written to this database's
+  // outbox. One published lately is not published again while it waits to be applied.
+  const published = new Map<string, number>();
+  const sweeper = startSweeper(async () => {
+    const now = Date.now();
+    for (const [id, at] of published) if (now - at > REPUBLISH_AFTER_MS) published.delete(id);
+    const result = await sweepReservations(context, 'kafka', new Date(now), (id) => published.has(id));
+    for (const id of result.ids) published.set(id, now);
+    return result;
+  }, context.config.availability.sweepSeconds * 1000);
   // The sweep stops (its round in flight finished) before `done` resolves: the caller then
   // closes the database under no one.
   const done = projector.done.then(
@@ -68,21 +82,20 @@ export interface Sweeper {
 }
 
 /**
- * Expires overdue reservations when `consume` starts and every `everyMs` while it runs, on the db path with the
- * consumer's projection (the expiry events get ids of their own, so several consumers sweeping
- * at once expire each hold once). One round at a time; a failed round (a database blip) is
- * logged and the next one tries again.
+ * Looks for overdue reservations when `consume` starts and every `everyMs` while it runs, and
+ * publishes their expiries (ids of their own: several consumers sweeping at once expire each hold
+ * once). One round at a time; a failed round (a blip) is logged and the next one tries again.
  */
-export function startSweeper(deps: SweepDeps & { projection: Projection }, everyMs: number): Sweeper {
+export function startSweeper(sweep: () => Promise<SweepResult>, everyMs: number): Sweeper {
   let expired = 0;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const round = async (): Promise<void> => {
     try {
-      const result = await sweepExpired(deps);
+      const result = await sweep();
       expired += result.expired;
-      if (result.expired > 0) log.info('expired overdue reservations', { expired: result.expired, due: result.due });
+      if (result.expired > 0) log.info('published the expiries of overdue reservations', { published: result.expired, due: result.due });
     } catch (error) {
       log.warn('sweep failed; the next round tries again', { error: error instanceof Error ? error.message : String(error) });
     }

@@ -194,13 +194,19 @@ export interface SweepResult {
 }
 
 /** `reservations sweep`: one expiry event per overdue hold, with an id of its own (two sweepers apply it once). */
-export async function sweepReservations(context: Context, via: ReservationVia, now: Date = new Date()): Promise<SweepResult> {
+export async function sweepReservations(
+  context: Context,
+  via: ReservationVia,
+  now: Date = new Date(),
+  /** Kafka path: holds whose expiry this process published lately (not applied yet): not again. */
+  skip: (reservationId: string) => boolean = () => false,
+): Promise<SweepResult> {
   const database = await context.database();
   if (via === 'db') {
     const settings = projectionSettings(context.config);
     return sweepExpired({ db: database.db, projection: projectionOn(database, { rules: settings.rules }), outbox: settings.outbox }, now);
   }
-  const events = await dueEvents(database.db, now);
+  const events = (await dueEvents(database.db, now)).filter((event) => !skip(event.data.reservationId));
   if (events.length > 0) await publish(context, events);
   return { via, due: events.length, expired: events.length, unchanged: 0, ids: events.map((event) => event.data.reservationId) };
 }

@@ -168,8 +168,9 @@ describe('reservations', () => {
       consume.kill('SIGINT');
     }
     expect(await exited, output).toBe(0);
-    expect(output).toMatch(/stopped: applied 1, duplicates skipped 0, retried later 0, dead-lettered 0 in [\d.]+s/);
-    expect(output).toMatch(/^ {2}reservations expired: 1 \(their holds released\)$/m);
+    // The request, then the expiry it published itself (in the store's order, on the topic).
+    expect(output).toMatch(/stopped: applied 2, duplicates skipped 0, retried later 0, dead-lettered 0 in [\d.]+s/);
+    expect(output).toMatch(/^ {2}overdue reservations: 1 expiries published to the reservations topic/m);
   });
 
   it('fulfil twice decreases the stock once; via kafka twice too', async () => {
@@ -191,6 +192,21 @@ describe('reservations', () => {
     expect(json<{ applied: number; duplicates: number }>(consumed)).toMatchObject({ applied: 1, duplicates: 1 });
     expect(await stockOf(each)).toMatchObject({ level: 5, pending: 0 });
     expect(await reservationOf(each, 'f-2')).toMatchObject({ status: 'fulfilled' });
+  });
+
+  it('a fulfilment sent through Kafka before the hold expired is applied, even when consume only runs after the expiry (its sweep does not overtake it)', async () => {
+    const each = await shop(10);
+    expect((await reserve(each, 'in-time', 4, '--ttl', '2s')).code).toBe(0);
+    const sent = await each.cli('reservations', 'fulfil', 'in-time', '--via', 'kafka');
+    expect(sent.code, sent.stderr).toBe(0);
+    const expiresAt = Date.parse((await reservationOf(each, 'in-time'))!.expiresAt);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 500));
+    // consume starts past the expiry: its first sweep finds the hold overdue (the fulfilment is
+    // not applied yet) and publishes an expiry, which comes after the fulfilment in the store's order.
+    const consumed = await each.cli('consume', '--until-idle', '3', '--json');
+    expect(consumed.code, consumed.stderr).toBe(0);
+    expect(await reservationOf(each, 'in-time')).toMatchObject({ status: 'fulfilled' });
+    expect(await stockOf(each)).toMatchObject({ level: 6, pending: 0 });
   });
 
   it('fulfil after the shop floor sold the units: failed insufficient_stock, stock not negative, hold released', async () => {

@@ -397,6 +397,19 @@ describe('reservations (projector)', () => {
       ]);
     });
 
+    it('a fulfilment made before the expiry but applied after it (a sweep overtook it) still takes the units; after the expiry it changes nothing', () => {
+      const world = shopWith(10);
+      world.project([requested('r1', 3), requested('r2', 2)]);
+      world.project([expired('r1', { time: TTL + 1 }), expired('r2', { time: TTL + 1 })]);
+      expect(world.stock()).toMatchObject({ level: 10, pending: 0 });
+      const early = world.project([fulfilled('r1', { time: TTL - 1 })]).outcomes;
+      expect(early).toEqual([{ status: 'applied', reservation: { id: 'r1', status: 'fulfilled', changed: true }, stock: { store: 'berlin', sku: 'SKU-1', change: -3, level: 7 } }]);
+      expect(world.stock()).toMatchObject({ level: 7, pending: 0 });
+      const late = world.project([fulfilled('r2', { time: TTL + 2 })]).outcomes;
+      expect(late).toEqual([{ status: 'applied', reservation: { id: 'r2', status: 'expired', changed: false } }]);
+      expect(world.stock()).toMatchObject({ level: 7, pending: 0 });
+    });
+
     it('the units a fulfilment took are not promised again', () => {
       const world = shopWith(5);
       world.project([requested('r1', 5)]);
