@@ -26,7 +26,9 @@ export async function productsAdded(db: Db, sku?: string): Promise<Array<{ _id: 
  * journal, without `stock` on the purchase).
  */
 export async function stockChangesOf(db: Db, sku: string, store?: string): Promise<{ journaled: JournalEntry[]; purchases: PurchaseDoc[] }> {
-  const query: Record<string, string> = store ? { subject: `stock/${store}/${sku}` } : { 'stock.sku': sku };
+  // By the stock effect, not the subject: a reservation's fulfilment changes the level too, and
+  // its subject is the reservation.
+  const query: Record<string, string> = store ? { 'stock.sku': sku, 'stock.store': store } : { 'stock.sku': sku };
   const [journaled, purchases] = await Promise.all([
     journalOf(db).find(query).toArray(),
     purchasesOf(db)

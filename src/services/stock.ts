@@ -169,6 +169,7 @@ const typeNames: Record<string, string> = {
   'shop.stock.sold.v1': 'sale',
   'shop.stock.counted.v1': 'count',
   'shop.purchase.made.v1': 'purchase',
+  'shop.reservation.fulfilled.v1': 'fulfilment',
 };
 
 /**

@@ -207,6 +207,12 @@ describe('reservations', () => {
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(await reservationOf(each, 'in-time')).toMatchObject({ status: 'fulfilled' });
     expect(await stockOf(each)).toMatchObject({ level: 6, pending: 0 });
+    // The history of the level explains it, with or without --store.
+    for (const where of [[], ['--store', STORE]]) {
+      const history = await each.cli('history', '--sku', SKU, ...where, '--json');
+      expect(history.code, history.stderr).toBe(0);
+      expect(JSON.stringify(JSON.parse(history.stdout))).toMatch(/"type":"fulfilment"[^}]*"change":-4[^}]*"level":6/);
+    }
   });
 
   it('fulfil after the shop floor sold the units: failed insufficient_stock, stock not negative, hold released', async () => {
