@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findStores, stockLines } from '../db/store-store.js';
-import { availableToPromise, freshnessOf, type FreshnessState } from '../domain/availability.js';
+import { availableToPromise, freshnessOf, instantOf, type FreshnessState } from '../domain/availability.js';
 import { createEvent } from '../domain/events.js';
 import type { Context } from './context.js';
 import { context as eventContext } from './make.js';
@@ -134,7 +134,7 @@ export async function storesView(context: Context, now = new Date()): Promise<St
     row.onHand += line.level;
     row.pending += line.pending;
     row.available += availableToPromise(line.level, line.pending, rules.marginFor(line.store));
-    if (row.lastStockChange === null || line.updatedAt > row.lastStockChange) row.lastStockChange = line.updatedAt;
+    if (row.lastStockChange === null || instantOf(line.updatedAt) > instantOf(row.lastStockChange)) row.lastStockChange = line.updatedAt;
   }
   const stores = [...rows.values()].sort((a, b) => order[a.freshness] - order[b.freshness] || (a.store < b.store ? -1 : a.store > b.store ? 1 : 0));
   return { stores, staleAfterMs: rules.staleAfterMs, at: now.toISOString() };
