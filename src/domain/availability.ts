@@ -85,7 +85,7 @@ export function availabilityRules(options: { safetyMargin: Margin; margins?: Rea
 // Event ids of a reservation's steps: derived from the reservation id, so that the same step
 // sent twice (a retried command, two expiry sweeps) is one event, applied once.
 
-export type ReservationStepKind = 'requested' | 'fulfilled' | 'cancelled' | 'expired';
+export type ReservationStepKind = 'requested' | 'decided' | 'fulfilled' | 'cancelled' | 'expired';
 export const reservationEventId = (kind: ReservationStepKind, reservationId: string): string => `rsv.${kind}.${reservationId}`;
 
 // ---------------------------------------------------------------------------------------------

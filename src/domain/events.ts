@@ -128,6 +128,23 @@ export const reservationFulfilledData = reservationStep;
 export const reservationCancelledData = reservationStep;
 export const reservationExpiredData = reservationStep;
 
+// The store's decision on a request, published by the store side (the projection that decided
+// it) for the central view and every other consumer: applied as it was decided, never decided
+// again. Its id is derived from the reservation id.
+export const reservationDecidedData = z
+  .object({
+    reservationId: reservationIdSchema,
+    customerId: idSchema,
+    store: storeIdSchema,
+    sku: skuSchema,
+    quantity: z.number().int().positive().max(1_000_000),
+    expiresAt: z.string().datetime({ offset: true }),
+    status: z.enum(['confirmed', 'rejected']),
+    reason: z.enum(['insufficient_stock', 'unknown_sku', 'store_stale']).optional(),
+    message: z.string().max(1000).optional(),
+  })
+  .strict();
+
 export const storeHeartbeatData = z.object({ store: storeIdSchema }).strict();
 
 // Every event type shopctl knows, with the schema of its data. The version suffix lets a
@@ -140,6 +157,7 @@ export const eventDataSchemas = {
   'shop.stock.sold.v1': stockSoldData,
   'shop.stock.counted.v1': stockCountedData,
   'shop.reservation.requested.v1': reservationRequestedData,
+  'shop.reservation.decided.v1': reservationDecidedData,
   'shop.reservation.fulfilled.v1': reservationFulfilledData,
   'shop.reservation.cancelled.v1': reservationCancelledData,
   'shop.reservation.expired.v1': reservationExpiredData,
@@ -179,11 +197,12 @@ export type StockSold = Envelope<'shop.stock.sold.v1'>;
 export type StockCounted = Envelope<'shop.stock.counted.v1'>;
 export type StockEvent = StockReceived | StockSold | StockCounted;
 export type ReservationRequested = Envelope<'shop.reservation.requested.v1'>;
+export type ReservationDecided = Envelope<'shop.reservation.decided.v1'>;
 export type ReservationFulfilled = Envelope<'shop.reservation.fulfilled.v1'>;
 export type ReservationCancelled = Envelope<'shop.reservation.cancelled.v1'>;
 export type ReservationExpired = Envelope<'shop.reservation.expired.v1'>;
 export type ReservationStep = ReservationFulfilled | ReservationCancelled | ReservationExpired;
-export type ReservationEvent = ReservationRequested | ReservationStep;
+export type ReservationEvent = ReservationRequested | ReservationDecided | ReservationStep;
 export type StoreHeartbeat = Envelope<'shop.store.heartbeat.v1'>;
 export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade | StockEvent | ReservationEvent | StoreHeartbeat;
 
@@ -280,6 +299,7 @@ function subjectOf(type: EventType, data: ShopEvent['data']): string {
       return `stock/${stock.store}/${stock.sku}`;
     }
     case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { availableToPromise, DEFAULT_RULES, freshnessOf, formatDuration, instantOf, marginUnits, type AvailabilityRules } from './availability.js';
+import { availableToPromise, DEFAULT_RULES, freshnessOf, formatDuration, instantOf, marginUnits, reservationEventId, type AvailabilityRules } from './availability.js';
 import type {
   AnyDoc,
   CollectionName,
@@ -14,7 +14,7 @@ import type {
   StockDoc,
   StockEffect,
 } from './documents.js';
-import { stockKey, type ReservationEvent, type ReservationRequested, type ReservationStep, type ShopEvent, type StockEvent, type StoreHeartbeat } from './events.js';
+import { stockKey, type ReservationDecided, type ReservationEvent, type ReservationRequested, type ReservationStep, type ShopEvent, type StockEvent, type StoreHeartbeat } from './events.js';
 import { multiply } from './money.js';
 
 // The projection as pure functions: which documents an event touches, whether it may be applied,
@@ -113,6 +113,7 @@ export function refsOf(event: ShopEvent): DocRef[] {
     case 'shop.reservation.requested.v1':
       // Whether the SKU exists, and whether the store was heard from lately, decide it too.
       return [{ collection: 'products', id: event.data.sku }, { collection: 'stores', id: event.data.store }, ...writesOf(event)];
+    case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
@@ -148,6 +149,7 @@ export function writesOf(event: ShopEvent): DocRef[] {
     case 'shop.stock.counted.v1':
       return [{ collection: 'stock', id: stockKey(event.data.store, event.data.sku) }];
     case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
@@ -281,6 +283,7 @@ function decide(event: ShopEvent, snapshot: Snapshot): Outcome | null {
     case 'shop.stock.sold.v1':
       return checkStock(event, snapshot);
     case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
     case 'shop.store.heartbeat.v1':
       // A request is always applied: the store's decision (confirmed or rejected, with a reason)
       // is its effect, recorded in the reservation, not a refusal of the event.
@@ -306,6 +309,7 @@ function decide(event: ShopEvent, snapshot: Snapshot): Outcome | null {
 
 const isReservationEvent = (event: ShopEvent): event is ReservationEvent =>
   event.type === 'shop.reservation.requested.v1' ||
+  event.type === 'shop.reservation.decided.v1' ||
   event.type === 'shop.reservation.fulfilled.v1' ||
   event.type === 'shop.reservation.cancelled.v1' ||
   event.type === 'shop.reservation.expired.v1';
@@ -336,6 +340,24 @@ function applyReservation(event: ReservationEvent, snapshot: Snapshot, rules: Av
     };
     snapshot.set('reservations', reservation);
     if (!decision) snapshot.set('stock', withPending(stock ?? emptyStock(event.data.store, event.data.sku, event.time), event.data.quantity, event.time));
+    return { status: 'applied', reservation: effectOf(reservation, true) };
+  }
+  if (event.type === 'shop.reservation.decided.v1') {
+    // Decided here already (this projection is the store side that decided it), or applied before.
+    if (current) return { status: 'duplicate' };
+    const { reservationId, status, reason, message, ...asked } = event.data;
+    const reservation: ReservationDoc = {
+      _id: reservationId,
+      _rev: 1,
+      ...asked,
+      status,
+      ...(reason ? { reason } : {}),
+      ...(message ? { message } : {}),
+      requestedAt: event.time,
+      updatedAt: event.time,
+    };
+    snapshot.set('reservations', reservation);
+    if (status === 'confirmed') snapshot.set('stock', withPending(stock ?? emptyStock(asked.store, asked.sku, event.time), asked.quantity, event.time));
     return { status: 'applied', reservation: effectOf(reservation, true) };
   }
   const reservation = current as ReservationDoc; // decide() refused the step of an unknown one
@@ -441,6 +463,27 @@ export function isRecorded(outcome: Outcome | undefined): boolean {
 
 export type { ReservationStep };
 
+/**
+ * The store's decision on a request it applied, as an event for the central view and every other
+ * consumer (see ReservationDecided): null when the request decided nothing new (a repeat).
+ * Deterministic: its id comes from the reservation id and its time is the request's.
+ */
+export function decisionOf(request: ReservationRequested, outcome: Outcome | undefined): ReservationDecided | null {
+  if (outcome?.status !== 'applied' || !outcome.reservation?.changed) return null;
+  const { status, reason, message } = outcome.reservation;
+  if (status !== 'confirmed' && status !== 'rejected') return null;
+  const { allowStale: _allowStale, ...asked } = request.data;
+  return {
+    specversion: '1.0',
+    id: reservationEventId('decided', request.data.reservationId),
+    type: 'shop.reservation.decided.v1',
+    source: request.source,
+    time: request.time,
+    subject: request.subject,
+    data: { ...asked, status, ...(reason ? { reason } : {}), ...(message ? { message: message.slice(0, 1000) } : {}) },
+  };
+}
+
 // Stock never goes below zero: a purchase or sale of more than is there is not applied.
 function checkStock(event: Extract<ShopEvent, { data: { quantity: number; store: string } }>, snapshot: Snapshot): Outcome | null {
   const { store, sku, quantity } = event.data;
@@ -503,6 +546,7 @@ export function evolveCustomer(doc: CustomerDoc | null, event: ShopEvent): Custo
     case 'shop.stock.sold.v1':
     case 'shop.stock.counted.v1':
     case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
@@ -525,6 +569,7 @@ export function evolveProduct(doc: ProductDoc | null, event: ShopEvent): Product
     case 'shop.stock.sold.v1':
     case 'shop.stock.counted.v1':
     case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
@@ -540,6 +585,7 @@ export function evolveStock(doc: StockDoc | null, event: ShopEvent): StockDoc | 
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
     case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':

@@ -28,6 +28,7 @@ export function routeOf(event: ShopEvent): Route {
     case 'shop.store.heartbeat.v1':
       return { stream: 'inventory', key: event.data.store };
     case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':

@@ -1,9 +1,10 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
+import type { ShopEvent } from '../domain/events.js';
 import type { Outcome, ProjectionInput } from '../domain/projector.js';
 import { logger } from '../log.js';
 import { connectOrExplain } from './client.js';
-import { decodeEvent, positionKey } from './codec.js';
+import { decodeEvent, encodeEvent, positionKey } from './codec.js';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
 import { createProducer } from './publisher.js';
 import { attemptOf, canRetry, dueAt, isForGroup, retryMessage, type RetryPolicy } from './retry.js';
@@ -18,7 +19,7 @@ export interface ProjectorTotals {
 }
 
 /** Applies a chunk of one partition's events (the projection service): one outcome per input. */
-export type ApplyChunk = (inputs: ProjectionInput[], options: { holder: string }) => Promise<{ outcomes: Outcome[] }>;
+export type ApplyChunk = (inputs: ProjectionInput[], options: { holder: string }) => Promise<{ outcomes: Outcome[]; decisions?: readonly ShopEvent[] }>;
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -178,6 +179,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const at = now();
     const retries = letters.filter((letter) => canRetry(letter.message, letter.reason, policy));
     const dead = letters.filter((letter) => !canRetry(letter.message, letter.reason, policy));
+    // The store's decisions on the reservation requests of this chunk go back to the reservations
+    // topic (keyed by the store) before the offsets are committed: at least once, and their ids
+    // make a repeat a duplicate.
+    if (result.decisions && result.decisions.length > 0) await send(config.kafka.topics.reservations, result.decisions.map(encodeEvent));
     await send(retryTopic, retries.map((letter) => retryMessage(letter, policy, at.getTime(), options.groupId)));
     await send(config.kafka.topics.dlq, dead.map((letter) => deadLetterMessage(letter, at)));
     totals.retried += firstTimes(retries, true);

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mongoProjectionStore, type ProjectionTarget } from '../db/projection-store.js';
 import { DEFAULT_RULES, type AvailabilityRules } from '../domain/availability.js';
 import type { AnyDoc } from '../domain/documents.js';
+import type { ReservationDecided } from '../domain/events.js';
 import type { Intent, OutboxRecord, ProjectionStore } from '../domain/projection-port.js';
 import { logger } from '../log.js';
 import {
   docKey,
+  decisionOf,
   entriesOf,
   isRecorded,
   projectBatch,
@@ -49,6 +51,12 @@ export interface ApplyOptions {
 
 export interface ApplyResult {
   outcomes: Outcome[];
+  /**
+   * The store's decisions on the reservation requests this call decided, as events: the Kafka
+   * path publishes them to the reservations topic (the confirmation back to the central view and
+   * every other consumer); the db path records them in the outbox in place of the requests.
+   */
+  decisions: ReservationDecided[];
   /** Evolving documents written (after folding: one write per document per batch). */
   writes: number;
   /** Intents of crashed writers completed or undone first. */
@@ -105,7 +113,7 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
 
   // One attempt under the leases. It gives way when an intent was left on these documents
   // (recover it first), or when another writer journaled one of these ids meanwhile (decide again).
-  type Attempt = { done: Omit<ApplyResult, 'recovered'> } | { left: Array<Pick<Intent, '_id' | 'keys'>> } | { clash: true };
+  type Attempt = { done: Omit<ApplyResult, 'recovered' | 'decisions'> } | { left: Array<Pick<Intent, '_id' | 'keys'>> } | { clash: true };
   const rules = deps.rules ?? DEFAULT_RULES;
   const attempt = async (inputs: readonly ProjectionInput[], keys: readonly string[], outbox: boolean): Promise<Attempt> => {
     const left = await store.pendingIntents(keys);
@@ -154,12 +162,12 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
     },
 
     async apply(inputs, options = {}) {
-      if (inputs.length === 0) return { outcomes: [], writes: 0, recovered: 0 };
+      if (inputs.length === 0) return { outcomes: [], decisions: [], writes: 0, recovered: 0 };
       const keys = [...new Set(inputs.flatMap((input) => writesOf(input.event)).map(docKey))];
       let recovered = 0;
       for (let round = 0; round < MAX_ROUNDS; round += 1) {
         const result = await store.withLeases(keys, () => attempt(inputs, keys, options.outbox === true), options.holder);
-        if ('done' in result) return { ...result.done, recovered };
+        if ('done' in result) return { ...result.done, decisions: decisionsOf(inputs, result.done.outcomes), recovered };
         if ('left' in result) {
           for (const left of result.left) if (await recover(left._id, left.keys, options.holder)) recovered += 1;
         }
@@ -187,9 +195,22 @@ function outboxOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome
   const records: OutboxRecord[] = [];
   inputs.forEach(({ event }, index) => {
     if (!isRecorded(outcomes[index])) return;
-    records.push({ _id: `${at}.${intent}.${String(index).padStart(6, '0')}`, intent, value: JSON.stringify(event) });
+    // A request goes out as the store's decision on it: consumers of the relayed events apply
+    // the decision, and never decide it again against what they happen to have seen.
+    const decided = event.type === 'shop.reservation.requested.v1' ? decisionOf(event, outcomes[index]) : null;
+    records.push({ _id: `${at}.${intent}.${String(index).padStart(6, '0')}`, intent, value: JSON.stringify(decided ?? event) });
   });
   return records;
+}
+
+function decisionsOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): ReservationDecided[] {
+  const decisions: ReservationDecided[] = [];
+  inputs.forEach(({ event }, index) => {
+    if (event.type !== 'shop.reservation.requested.v1') return;
+    const decided = decisionOf(event, outcomes[index]);
+    if (decided) decisions.push(decided);
+  });
+  return decisions;
 }
 
 function uniqueRefs(inputs: readonly ProjectionInput[]): DocRef[] {

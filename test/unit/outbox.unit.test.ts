@@ -80,7 +80,9 @@ function expectRecordsOfCompletedWrites(store: MemoryStore) {
   for (const record of store.outbox.values()) {
     const event = JSON.parse(record.value) as ShopEvent;
     if (event.type === 'shop.store.heartbeat.v1') continue; // not journaled
-    const entry: Entry['doc'] | undefined = (event.type === 'shop.purchase.made.v1' ? store.purchases : store.journal).get(event.id);
+    // A decision is recorded for the request it decided (journaled under the request's id).
+    const journaledAs = event.type === 'shop.reservation.decided.v1' ? reservationEventId('requested', event.data.reservationId) : event.id;
+    const entry: Entry['doc'] | undefined = (event.type === 'shop.purchase.made.v1' ? store.purchases : store.journal).get(journaledAs);
     expect(entry?.intent, `the record of ${event.id}`).toBe(record.intent);
   }
 }
@@ -139,11 +141,16 @@ describe('outbox', () => {
     ]);
     const applied = all.flatMap((events, b) => events.filter((_, i) => statuses[b]![i] === 'applied'));
     expect(store.outbox.size).toBe(12);
-    // The records carry the events as they were sent, in the order applied.
-    expect(publishedOf(store)).toEqual(applied);
+    // The records carry the events as they were sent, in the order applied; a reservation
+    // request goes out as the store's decision on it (consumers apply it, never decide again).
+    const asSent = (event: ShopEvent) => (event.type === 'shop.reservation.requested.v1' ? reservationEventId('decided', event.data.reservationId) : event.id);
+    expect(publishedOf(store).map((event) => event.id)).toEqual(applied.map(asSent));
     expect(new Set(publishedOf(store).map((event) => event.id)).size).toBe(12);
-    // The store's decision on r2 (rejected: 8 > 7) is an applied event: it goes to Kafka too.
-    expect(publishedOf(store).map((event) => event.id)).toContain(reservationEventId('requested', 'r2'));
+    // The store's decision on r2 (rejected: 8 > 7) goes to Kafka as a decision event.
+    const r2 = publishedOf(store).find((event) => event.id === reservationEventId('decided', 'r2'));
+    expect(r2).toMatchObject({ type: 'shop.reservation.decided.v1', data: { reservationId: 'r2', status: 'rejected', reason: 'insufficient_stock', quantity: 8 } });
+    const r1 = publishedOf(store).find((event) => event.id === reservationEventId('decided', 'r1'));
+    expect(r1).toMatchObject({ type: 'shop.reservation.decided.v1', data: { reservationId: 'r1', status: 'confirmed', quantity: 3 } });
     expect(store.docs.get('stock/berlin:A')).toMatchObject({ level: 4, pending: 0 });
     expect(store.intents.size).toBe(0);
     expectRecordsOfCompletedWrites(store);

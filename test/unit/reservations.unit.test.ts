@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { availabilityRules, DEFAULT_RULES, marginUnits, reservationEventId, type AvailabilityRules, type Margin } from '../../src/domain/availability.js';
 import type { AnyDoc, CollectionName, DocsByCollection, ProductDoc, ReservationDoc, StockDoc, StoreDoc } from '../../src/domain/documents.js';
 import { createEvent, stockKey, type ShopEvent } from '../../src/domain/events.js';
-import { docKey, entriesOf, projectBatch, refsOf, Snapshot, type Entry, type Outcome } from '../../src/domain/projector.js';
+import { decisionOf, docKey, entriesOf, projectBatch, refsOf, Snapshot, type Entry, type Outcome } from '../../src/domain/projector.js';
 
 // Given/when/then for reservations in the pure projector: a world of stored documents and a
 // journal (as the projection service keeps them), batches projected into it, and what the
@@ -337,6 +337,40 @@ describe('reservations (projector)', () => {
     it('the SLA of the rules decides', () => {
       const strict = shopWith(10, availabilityRules({ safetyMargin: { units: 0 }, staleAfterMs: 1_000 })).given('stores', heard('berlin', 0));
       expect(strict.project([requested('r1', 1, { time: 2 })]).outcomes.map(statusOf)).toEqual(['rejected:store_stale']);
+    });
+  });
+
+  describe("the store's decision as an event", () => {
+    it('a request the store decided gives its decision (confirmed or rejected with the reason), with an id and time of its own derived from the request', () => {
+      const world = shopWith(3);
+      const first = requested('r1', 2, { time: 5 });
+      const second = requested('r2', 2, { time: 6 });
+      const { outcomes } = world.project([first, second]);
+      expect(decisionOf(first, outcomes[0])).toMatchObject({
+        id: 'rsv.decided.r1',
+        type: 'shop.reservation.decided.v1',
+        time: at(5),
+        subject: 'reservation/r1',
+        data: { reservationId: 'r1', customerId: 'c1', store: 'berlin', sku: 'SKU-1', quantity: 2, status: 'confirmed' },
+      });
+      expect(decisionOf(second, outcomes[1])).toMatchObject({ data: { status: 'rejected', reason: 'insufficient_stock' } });
+      // A repeat decided nothing new: no decision.
+      expect(decisionOf(first, world.project([requested('r1', 2, { time: 9, id: 'again' })]).outcomes[0])).toBeNull();
+    });
+
+    it('a decision applied where the reservation is not known (a view fed by the topics) is taken as decided: the hold too, with no rule asked', () => {
+      const decider = shopWith(3);
+      const request = requested('r1', 2);
+      const decided = decisionOf(request, decider.project([request]).outcomes[0])!;
+      // A view whose stock is all sold: it would have rejected the request; it takes the decision.
+      const view = shopWith(0);
+      expect(view.project([decided]).outcomes).toEqual([{ status: 'applied', reservation: { id: 'r1', status: 'confirmed', changed: true } }]);
+      expect(view.reservation('r1')).toMatchObject({ status: 'confirmed', quantity: 2, customerId: 'c1' });
+      expect(view.stock()).toMatchObject({ pending: 2 });
+      // Where it was decided (the store side), and where it is known already, it is a duplicate.
+      expect(decider.project([decided]).outcomes).toEqual([{ status: 'duplicate' }]);
+      expect(view.project([decided]).outcomes).toEqual([{ status: 'duplicate' }]);
+      expect(view.stock()).toMatchObject({ pending: 2 });
     });
   });
 
