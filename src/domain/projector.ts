@@ -472,6 +472,20 @@ export function decisionOf(request: ReservationRequested, outcome: Outcome | und
   if (outcome?.status !== 'applied' || !outcome.reservation?.changed) return null;
   const { status, reason, message } = outcome.reservation;
   if (status !== 'confirmed' && status !== 'rejected') return null;
+  return decisionEvent(request, status, reason, message);
+}
+
+/**
+ * The decision on a request applied before (a redelivery after a crash that came before its
+ * decision was sent): taken from the reservation as stored. Whatever it became since, it was
+ * confirmed unless it was rejected.
+ */
+export function decisionFromStored(request: ReservationRequested, stored: ReservationDoc | null): ReservationDecided | null {
+  if (!stored || stored.customerId !== request.data.customerId || stored.quantity !== request.data.quantity) return null;
+  return stored.status === 'rejected' ? decisionEvent(request, 'rejected', stored.reason, stored.message) : decisionEvent(request, 'confirmed');
+}
+
+function decisionEvent(request: ReservationRequested, status: 'confirmed' | 'rejected', reason?: ReservationReason, message?: string): ReservationDecided {
   const { allowStale: _allowStale, ...asked } = request.data;
   return {
     specversion: '1.0',

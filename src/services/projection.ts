@@ -7,6 +7,7 @@ import type { Intent, OutboxRecord, ProjectionStore } from '../domain/projection
 import { logger } from '../log.js';
 import {
   docKey,
+  decisionFromStored,
   decisionOf,
   entriesOf,
   isRecorded,
@@ -113,7 +114,7 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
 
   // One attempt under the leases. It gives way when an intent was left on these documents
   // (recover it first), or when another writer journaled one of these ids meanwhile (decide again).
-  type Attempt = { done: Omit<ApplyResult, 'recovered' | 'decisions'> } | { left: Array<Pick<Intent, '_id' | 'keys'>> } | { clash: true };
+  type Attempt = { done: Omit<ApplyResult, 'recovered'> } | { left: Array<Pick<Intent, '_id' | 'keys'>> } | { clash: true };
   const rules = deps.rules ?? DEFAULT_RULES;
   const attempt = async (inputs: readonly ProjectionInput[], keys: readonly string[], outbox: boolean): Promise<Attempt> => {
     const left = await store.pendingIntents(keys);
@@ -123,6 +124,7 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
     const snapshot = new Snapshot();
     for (const { ref, doc } of loaded) snapshot.load(ref.collection, ref.id, doc);
     const outcomes = projectBatch(inputs, snapshot, applied, rules);
+    const decisions = decisionsOf(inputs, outcomes, snapshot);
     const id = deps.newId();
     const at = outbox ? outboxTime(deps.now(), loaded) : deps.now().toISOString();
     const entries = entriesOf(inputs, outcomes, at, id);
@@ -130,7 +132,7 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
     // `_at`: the outbox time of the last write that recorded events of this document (see outboxTime).
     const stamp = records.length > 0 ? { _intent: id, _at: at } : { _intent: id };
     const changes = snapshot.changes().map((change) => ({ ...change, doc: { ...change.doc, ...stamp } }));
-    if (entries.length === 0 && changes.length === 0) return { done: { outcomes, writes: 0 } };
+    if (entries.length === 0 && changes.length === 0) return { done: { outcomes, decisions, writes: 0 } };
     const intent: Intent = {
       _id: id,
       at: deps.now().toISOString(),
@@ -152,7 +154,7 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
     await store.writeChanges(intent);
     await store.dropIntent(id);
     log.debug('batch applied', { events: inputs.length, entries: entries.length, documents: changes.length });
-    return { done: { outcomes, writes: changes.length } };
+    return { done: { outcomes, decisions, writes: changes.length } };
   };
 
   return {
@@ -167,7 +169,7 @@ export function createProjection(store: ProjectionStore, deps: ProjectionDeps): 
       let recovered = 0;
       for (let round = 0; round < MAX_ROUNDS; round += 1) {
         const result = await store.withLeases(keys, () => attempt(inputs, keys, options.outbox === true), options.holder);
-        if ('done' in result) return { ...result.done, decisions: decisionsOf(inputs, result.done.outcomes), recovered };
+        if ('done' in result) return { ...result.done, recovered };
         if ('left' in result) {
           for (const left of result.left) if (await recover(left._id, left.keys, options.holder)) recovered += 1;
         }
@@ -203,14 +205,18 @@ function outboxOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome
   return records;
 }
 
-function decisionsOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[]): ReservationDecided[] {
-  const decisions: ReservationDecided[] = [];
+// The decisions to send: of the requests decided now, and of requests found applied before (a
+// redelivery: the crash that caused it may have come before their decisions were sent; a repeat
+// is a duplicate for whoever receives it).
+function decisionsOf(inputs: readonly ProjectionInput[], outcomes: readonly Outcome[], snapshot: Snapshot): ReservationDecided[] {
+  const decisions = new Map<string, ReservationDecided>();
   inputs.forEach(({ event }, index) => {
     if (event.type !== 'shop.reservation.requested.v1') return;
-    const decided = decisionOf(event, outcomes[index]);
-    if (decided) decisions.push(decided);
+    const outcome = outcomes[index];
+    const decided = outcome?.status === 'duplicate' ? decisionFromStored(event, snapshot.get('reservations', event.data.reservationId)) : decisionOf(event, outcome);
+    if (decided) decisions.set(decided.id, decided);
   });
-  return decisions;
+  return [...decisions.values()];
 }
 
 function uniqueRefs(inputs: readonly ProjectionInput[]): DocRef[] {

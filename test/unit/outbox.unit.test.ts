@@ -128,6 +128,26 @@ class RacingStore extends MemoryStore {
   }
 }
 
+describe("the store's decisions, for the Kafka path to send", () => {
+  it('a request decided now gives its decision; found applied before (a redelivery), its decision again from the stored reservation', async () => {
+    const store = new MemoryStore();
+    await projectionOver(store).apply([registered('c1'), added('A'), received('A', 5)].map((event) => ({ event })));
+    const request = requested('d1', 'A', 4);
+    const first = await projectionOver(store).apply([{ event: request }, { event: requested('d2', 'A', 4) }]);
+    expect(first.decisions.map((d) => [d.id, d.data.status, d.data.reason])).toEqual([
+      ['rsv.decided.d1', 'confirmed', undefined],
+      ['rsv.decided.d2', 'rejected', 'insufficient_stock'],
+    ]);
+    // The consumer crashed before sending them: the chunk comes again, every request a duplicate.
+    await projectionOver(store).apply([{ event: step('fulfilled', 'd1', 'A') }]);
+    const again = await projectionOver(store).apply([{ event: request }, { event: requested('d2', 'A', 4) }]);
+    expect(again.outcomes.map((outcome) => outcome.status)).toEqual(['duplicate', 'duplicate']);
+    expect(again.decisions).toEqual(first.decisions); // d1 fulfilled since: it was confirmed
+    // Nothing else gives a decision.
+    expect((await projectionOver(store).apply([{ event: received('A', 1) }])).decisions).toEqual([]);
+  });
+});
+
 describe('outbox', () => {
   const all = batches();
 
