@@ -136,6 +136,49 @@ describe('relay', () => {
     }
   });
 
+  it('reservations made --via db reach a database built from the relayed topics as the store decided them (decisions, not requests)', async () => {
+    const a = await world();
+    for (const args of [
+      ['make', 'products', '--count', '1', '--seed', '5', '--via', 'db'],
+    ]) {
+      const made = await a.cli(...args);
+      expect(made.code, made.stderr).toBe(0);
+    }
+    const sku = (await a.mongo.db.collection<{ _id: string }>('products').findOne({}))!._id;
+    const steps: Array<[string[], number]> = [
+      [['stock', 'count', '--sku', sku, '--level', '3'], 0],
+      [['reserve', '--customer', 'c-1', '--sku', sku, '--quantity', '2', '--id', 'r-yes'], 0],
+      [['reserve', '--customer', 'c-2', '--sku', sku, '--quantity', '2', '--id', 'r-no'], 3],
+      [['reservations', 'fulfil', 'r-yes'], 0],
+    ];
+    for (const [args, code] of steps) {
+      const done = await a.cli(...args);
+      expect(done.code, `${args.join(' ')}: ${done.stderr}`).toBe(code);
+    }
+    const relayed = await a.cli('relay', '--until-empty');
+    expect(relayed.code, relayed.stderr).toBe(0);
+    const onTopics = await idsOnTopics(a.config);
+    expect(onTopics.has('rsv.decided.r-yes') && onTopics.has('rsv.decided.r-no')).toBe(true);
+    expect(onTopics.has('rsv.requested.r-yes')).toBe(false);
+
+    // B consumes in A's order: stock before the reservations that hold it.
+    const b = await world();
+    const consumeFrom = async (topics: Config['kafka']['topics']) => {
+      await writeFile(b.file, stringify({ ...b.config, kafka: { ...b.config.kafka, topics } }));
+      const consumed = await b.cli('consume', '--until-idle', '3', '--json');
+      expect(consumed.code, consumed.stderr).toBe(0);
+      return JSON.parse(consumed.stdout) as { applied: number; retried: number; deadLettered: number };
+    };
+    await consumeFrom({ ...a.config.kafka.topics, reservations: b.config.kafka.topics.reservations });
+    expect(await consumeFrom(a.config.kafka.topics)).toMatchObject({ retried: 0, deadLettered: 0 });
+    for (const name of ['reservations', 'stock']) {
+      const [inA, inB] = await Promise.all([contents(a.mongo, name), contents(b.mongo, name)]);
+      expect(inA.length, name).toBeGreaterThan(0);
+      expect(inB, name).toEqual(inA);
+    }
+    expect(await b.mongo.db.collection('reservations').findOne({ _id: 'r-no' } as object)).toMatchObject({ status: 'rejected', reason: 'insufficient_stock' });
+  });
+
   it('publishes nothing of a write still in flight (its intent head in `intents`), nor anything after it, until it is complete', async () => {
     const c: World = await world();
     expect((await c.cli('make', 'customers', '--count', '3', '--seed', '1', '--via', 'db')).code).toBe(0);
