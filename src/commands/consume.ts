@@ -59,7 +59,10 @@ export function consumeCommand(): Command {
           else {
             progress?.succeed(`stopped: ${describe(totals)} in ${(elapsedMs / 1000).toFixed(1)}s`);
             // The sweep's work, said only when there was some (the totals line stays as it was).
-            if (expiriesPublished > 0) output.data(`  overdue reservations: ${expiriesPublished} expiries published to the reservations topic (their holds are released as they are applied)`);
+            if (expiriesPublished > 0) {
+              const expiries = `${expiriesPublished} ${expiriesPublished === 1 ? 'expiry' : 'expiries'}`;
+              output.data(`  overdue reservations: ${expiries} published to the reservations topic (their holds are released as they are applied)`);
+            }
             const said = describeRefusals(refused);
             if (said) output.data(`  ${said}`);
           }

@@ -3,21 +3,12 @@ import { z } from 'zod';
 import { formatRange, LIMITS } from '../domain/limits.js';
 import { DEFAULT_BATCH, MAX_BATCH, STALE_INTENT_MS, relayStatus, runRelay, type RelayProgress, type RelayStatus, type RelayTotals } from '../services/relay.js';
 import { createProgress, formatRate } from '../ui/progress.js';
-import { examples, flagField, intField, run } from './shared.js';
+import { durationField, examples, flagField, intField, run } from './shared.js';
 
 const DEFAULT_EVERY = '1s';
 
 /** `--every`: `500ms`, `2s`, `1m`, or a number of seconds; within LIMITS.seconds. */
-export const everyField = z
-  .union([z.string(), z.number()])
-  .transform(String)
-  .transform((text, ctx) => {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text.trim());
-    const ms = match ? Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000 }[match[2] ?? 's'] ?? 1000) : Number.NaN;
-    if (ms >= LIMITS.seconds.min * 1000 && ms <= LIMITS.seconds.max * 1000) return ms;
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--every must be a duration from ${formatRange(LIMITS.seconds, ' to ')} seconds (e.g. 500ms, 2s, 1m), got '${text}'.` });
-    return z.NEVER;
-  });
+export const everyField = durationField('--every');
 
 export const relayOptionsSchema = z
   .object({
@@ -64,7 +55,7 @@ export function relayCommand(): Command {
     .description('publish the outbox (events written --via db) to Kafka, in order per key, at least once (long-running; Ctrl-C finishes the batch and exits)')
     .option('--until-empty', 'exit once the outbox is empty (for scripts and tests)')
     .option('--batch <n>', `events per batch: read, published (acks all), then deleted (1-${MAX_BATCH}; default: ${DEFAULT_BATCH})`)
-    .option('--every <duration>', `how often to look again when there is nothing to publish, e.g. 500ms, 2s, 1m (${formatRange(LIMITS.seconds)} s; default: ${DEFAULT_EVERY})`)
+    .option('--every <duration>', `how often to look again when there is nothing to publish, e.g. 500ms, 2s, 1m, or seconds (${formatRange(LIMITS.seconds)} s; default: ${DEFAULT_EVERY})`)
     .option('--status', 'show the backlog (events waiting, the oldest one\'s age, writes in flight) and exit')
     .option('--json', 'print the final totals (or the status) as JSON')
     .addHelpText('after', examples('shopctl relay', 'shopctl relay --until-empty', 'shopctl relay --batch 200 --every 500ms', 'shopctl relay --status', 'shopctl relay --status --json'))

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
+import { DURATION_RULE, formatDuration, parseDuration } from '../domain/availability.js';
 import { parseSince } from '../domain/since.js';
 import { UsageError } from '../errors.js';
 import { createContext, type Context, type GlobalOptions } from '../services/context.js';
@@ -177,3 +178,21 @@ export function sinceOf(raw: string | undefined, now: Date): Date | undefined {
   }
   return parsed;
 }
+
+/**
+ * A duration option (`--every 500ms`, `2s`, `1m`, `1h`, or a number of seconds) in milliseconds,
+ * within `range` seconds; a usage error naming the flag, the range and the forms otherwise.
+ */
+export const durationField = (flag: string, range: Range = LIMITS.seconds) =>
+  z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .transform((text, ctx) => {
+      const ms = /^\s*\d+(?:\.\d+)?\s*$/.test(text) ? Math.round(Number(text) * 1000) : parseDuration(text);
+      if (ms !== null && ms >= range.min * 1000 && ms <= range.max * 1000) return ms;
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `${flag}: '${text}' is not a duration from ${formatDuration(range.min * 1000)} to ${formatDuration(range.max * 1000)}: expected ${DURATION_RULE}, or a number of seconds`,
+      });
+      return z.NEVER;
+    });

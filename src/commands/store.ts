@@ -1,14 +1,10 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { DURATION_RULE, formatDuration, parseDuration } from '../domain/availability.js';
+import { formatDuration } from '../domain/availability.js';
 import { idProblem, STORE_ID_RULE } from '../domain/events.js';
-import { LIMITS } from '../domain/limits.js';
 import { sendHeartbeats } from '../services/stores.js';
 import { heartbeatLine, printHeartbeatSummary } from '../ui/stores.js';
-import { examples, flagField, positiveIntField, rangeHelp, run, viaField, viaOption } from './shared.js';
-
-/** --every: from 100ms (as other waits: a faster beat only loads the path) to a day. */
-const EVERY_MS = { min: LIMITS.seconds.min * 1000, max: LIMITS.seconds.max * 1000 };
+import { durationField, examples, flagField, positiveIntField, rangeHelp, run, viaField, viaOption } from './shared.js';
 
 const storeField = z.string().transform((value, ctx) => {
   const problem = idProblem(value, 'store');
@@ -17,13 +13,8 @@ const storeField = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
-const everyField = z.string().transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms !== null && ms >= EVERY_MS.min && ms <= EVERY_MS.max) return ms;
-  const why = ms === null ? `expected ${DURATION_RULE}` : `expected from ${formatDuration(EVERY_MS.min)} to 1 day`;
-  ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--every: '${value}' is not a heartbeat interval: ${why}.` });
-  return z.NEVER;
-});
+/** --every: from 100ms (as other waits: a faster beat only loads the path) to a day. */
+const everyField = durationField('--every');
 
 // No commander default for --every: the configuration's availability.heartbeatSeconds is.
 export const storeHeartbeatOptionsSchema = z.object({
@@ -44,7 +35,7 @@ export function storeCommand(): Command {
         'send a heartbeat for one store every interval (long-running; Ctrl-C stops it, exit 0): `stores` and `list stock` mark a store stale once its last heartbeat is older than availability.staleAfterSeconds',
       )
       .requiredOption('--store <id>', 'the store (the id its stock changes carry)')
-      .addOption(new Option('--every <duration>', `how often, e.g. 5s, 500ms, 1m (default: availability.heartbeatSeconds)`))
+      .addOption(new Option('--every <duration>', `how often, e.g. 5s, 500ms, 1m, or seconds (0.1-86,400 s; default: availability.heartbeatSeconds)`))
       .option('--count <n>', rangeHelp('--count', 'stop after this many heartbeats (default: until Ctrl-C or SIGTERM)'))
       .addOption(viaOption())
       .option('--json', 'print the summary as JSON at the end, instead of one line per heartbeat')

@@ -102,12 +102,13 @@ export function parseDuration(value: string): number | null {
   return Number.isFinite(ms) ? Math.round(ms) : null;
 }
 
-/** 90000 -> "1m 30s", 1500 -> "1.5s": an age or a duration for people. */
+/** 90000 -> "1m 30s", 1500 -> "1.5s", 900000 -> "15m": an age or a duration for people. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
   const seconds = Math.round(ms / 1000);
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
-  return `${Math.floor(seconds / 86_400)}d ${Math.floor((seconds % 86_400) / 3600)}h`;
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string) => (small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit} ${small}${smallUnit}`);
+  if (seconds < 3600) return two(Math.floor(seconds / 60), 'm', seconds % 60, 's');
+  if (seconds < 86_400) return two(Math.floor(seconds / 3600), 'h', Math.floor((seconds % 3600) / 60), 'm');
+  return two(Math.floor(seconds / 86_400), 'd', Math.floor((seconds % 86_400) / 3600), 'h');
 }

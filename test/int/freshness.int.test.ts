@@ -135,7 +135,7 @@ describe('store freshness (heartbeats via kafka, consume running)', () => {
     expect(badStore.stderr).toMatch(/--store: 'a\/b' is not a valid store id/);
     const badEvery = await each.cli('store', 'heartbeat', '--store', 'oslo', '--every', 'often', '--count', '1');
     expect(badEvery.code).toBe(2);
-    expect(badEvery.stderr).toMatch(/--every: 'often' is not a heartbeat interval/);
+    expect(badEvery.stderr).toMatch(/--every: 'often' is not a duration from 100ms to 1d:/);
     const missing = await each.cli('store', 'heartbeat');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--store/);

@@ -185,7 +185,7 @@ describe('reservations', () => {
     expect(await exited, output).toBe(0);
     // The request, then the expiry it published itself (in the store's order, on the topic).
     expect(output).toMatch(/stopped: applied 2, duplicates skipped [01], retried later 0, dead-lettered 0 in [\d.]+s/);
-    expect(output).toMatch(/^ {2}overdue reservations: 1 expiries published to the reservations topic/m);
+    expect(output).toMatch(/^ {2}overdue reservations: 1 expiry published to the reservations topic/m);
   });
 
   it('fulfil twice decreases the stock once; via kafka twice too', async () => {
