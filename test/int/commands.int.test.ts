@@ -216,8 +216,10 @@ describe('shopctl commands', () => {
     expect(totals, output).not.toBeNull();
     const [applied, duplicates, retried, deadLettered] = totals!.slice(1).map(Number);
     expect({ duplicates, retried, deadLettered }).toEqual({ duplicates: 0, retried: 0, deadLettered: 0 });
-    expect(applied).toBeGreaterThan(atSignal); // SIGTERM landed while purchases were being applied
-    expect(applied).toBeLessThan(count); // and before all of them were
+    // SIGTERM landed once purchases were being applied (counting them can take as long as the
+    // chunk in hand takes to finish: equal is fine), and before all of them were.
+    expect(applied).toBeGreaterThanOrEqual(atSignal);
+    expect(applied).toBeLessThan(count);
     // What it reports is what is in MongoDB, and what it committed: nothing half done, nothing lost.
     expect(await purchases.countDocuments()).toBe(applied);
     expect(await committed(config, config.kafka.groupId, config.kafka.topics.inventory)).toBe(applied);
