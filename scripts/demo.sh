@@ -18,7 +18,7 @@ MONGODB_URI="mongodb://127.0.0.1:${SHOPCTL_MONGO_PORT:-27117}"
 DB=shopctl_demo
 GROUP=shopctl-demo
 PREFIX=shopctl-demo
-TOPICS=(customers catalog inventory retry dlq import-errors alerts)
+TOPICS=(customers catalog inventory retry dlq import-errors alerts reservations)
 
 if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
 step() { printf '\n%s==> %s%s\n' "$BOLD" "$*" "$PLAIN"; }
@@ -54,6 +54,7 @@ CONFIG="$CONFIG_DIR/config.yaml"
   echo "    dlq: $PREFIX.dlq"
   echo "    importErrors: $PREFIX.import-errors"
   echo "    alerts: $PREFIX.alerts"
+  echo "    reservations: $PREFIX.reservations"
 } >"$CONFIG"
 # The demo's settings are complete: configuration from the caller's environment would only change
 # its output (locale, partitions) or point it elsewhere. Stack ports (SHOPCTL_*_PORT) still apply.

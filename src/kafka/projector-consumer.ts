@@ -139,9 +139,29 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       void stop().catch(() => undefined);
     }
   });
+  // Idle is not enough to stop: right after a broker started, a new group's first fetches can
+  // come back empty for seconds while events wait on the topics (`consume --until-idle 3` then
+  // stopped having applied nothing). Once idle, it stops only when the group has committed
+  // every partition's end; past a grace period it stops anyway (saying so in the log).
+  let checking = false;
   const idleTimer = setInterval(() => {
-    if (options.untilIdleMs === undefined || busy || waiting.size > 0) return;
-    if (Date.now() - lastActivity >= options.untilIdleMs) void stop();
+    if (options.untilIdleMs === undefined || busy || waiting.size > 0 || checking || stopping) return;
+    const idleFor = Date.now() - lastActivity;
+    if (idleFor < options.untilIdleMs) return;
+    checking = true;
+    void behind(kafka, config, options.groupId, topics)
+      .then((lag) => {
+        if (lag === 0) return void stop();
+        if (idleFor >= options.untilIdleMs! + CATCH_UP_GRACE_MS) {
+          log.warn('stopping while idle with events not consumed', { lag });
+          return void stop();
+        }
+        log.debug('idle, but the group has not reached the end of its topics: waiting', { lag });
+      })
+      .catch(() => void stop())
+      .finally(() => {
+        checking = false;
+      });
   }, 100);
 
   const send = async (topic: string, messages: Message[]): Promise<void> => {
@@ -263,6 +283,27 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   });
 
   return { done, stop, totals };
+}
+
+/** How long `--until-idle` waits past its idle time for a group that has not reached the end. */
+const CATCH_UP_GRACE_MS = 30_000;
+
+/** Events on the topics past what the group has committed (a partition never committed: from its oldest). */
+async function behind(kafka: Kafka, config: Config, groupId: string, topics: readonly string[]): Promise<number> {
+  return withAdmin(kafka, config, async (admin) => {
+    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    let lag = 0;
+    for (const { topic, partitions } of committed) {
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p]));
+      for (const { partition, offset } of partitions) {
+        const end = ends.get(partition);
+        if (!end) continue;
+        const from = offset === '-1' ? Number(end.low) : Number(offset);
+        lag += Math.max(0, Number(end.high) - from);
+      }
+    }
+    return lag;
+  });
 }
 
 /**
