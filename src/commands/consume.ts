@@ -24,7 +24,7 @@ export function consumeCommand(): Command {
     )
     .option('--group <id>', 'consumer group id (default: kafka.groupId); more processes with one group share the partitions')
     .option('--from-beginning', 'rewind the group to the oldest event first (a replay; without it the group resumes where it stopped, and a new group starts at the oldest event)')
-    .option('--until-idle <seconds>', rangeHelp('--until-idle', 'exit once no event arrived for this long (for scripts and tests)'))
+    .option('--until-idle <seconds>', rangeHelp('--until-idle', 'exit once no event arrived for this long and the group has reached the end of its topics (for scripts and tests)'))
     .option('--max-events <n>', rangeHelp('--max-events', 'exit after this many events'))
     .option('--json', 'print the final totals as JSON')
     .addHelpText(
