@@ -78,8 +78,21 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const admin = new Kafka({ clientId: "shopctl-demo-reset", brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
-    if (groups.includes(group)) await admin.deleteGroups([group]);
+    // Right after the broker started, its group coordinator may still be loading and not list
+    // the group: delete it anyway, again until the broker says it is gone. Left behind, its old
+    // offsets would point past the re-created topics and consume would read nothing.
+    for (let i = 0; ; i += 1) {
+      try {
+        await admin.deleteGroups([group]);
+        break;
+      } catch (error) {
+        const types = (error.groups || []).map((g) => (g.error && g.error.type) || String(g.errorCode));
+        if (types.length > 0 && types.every((type) => type === "GROUP_ID_NOT_FOUND")) break;
+        if (types.includes("NON_EMPTY_GROUP")) throw new Error("consumer group " + group + " is in use: stop its consumers first");
+        if (i >= 60) throw error;
+        await sleep(500);
+      }
+    }
     const existing = (await admin.listTopics()).filter((t) => topics.includes(t));
     if (existing.length > 0) await admin.deleteTopics({ topics: existing, timeout: 30000 });
     // Deletion is asynchronous: wait until the broker no longer lists them before recreating.
