@@ -38,6 +38,7 @@ export const commandPages: Record<string, () => Promise<Command>> = {
   config: async () => (await import('../src/commands/config.js')).configCommand(),
   reserve: async () => (await import('../src/commands/reserve.js')).reserveCommand(),
   reservations: async () => (await import('../src/commands/reservations.js')).reservationsCommand(),
+  serve: async () => (await import('../src/commands/serve.js')).serveCommand(),
   store: async () => (await import('../src/commands/store.js')).storeCommand(),
   stores: async () => (await import('../src/commands/stores.js')).storesCommand(),
   relay: async () => (await import('../src/commands/relay.js')).relayCommand(),

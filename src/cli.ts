@@ -20,6 +20,7 @@ const commandLoaders: Record<string, () => Promise<Command>> = {
   store: async () => (await import('./commands/store.js')).storeCommand(),
   stores: async () => (await import('./commands/stores.js')).storesCommand(),
   relay: async () => (await import('./commands/relay.js')).relayCommand(),
+  serve: async () => (await import('./commands/serve.js')).serveCommand(),
   history: async () => (await import('./commands/history.js')).historyCommand(),
   report: async () => (await import('./commands/report.js')).reportCommand(),
   alerts: async () => (await import('./commands/alerts.js')).alertsCommand(),

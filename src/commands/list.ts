@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import type { ProductView, PurchaseDoc } from '../domain/documents.js';
+import type { ProductView } from '../domain/documents.js';
 import { formatDuration } from '../domain/availability.js';
 import { formatMoney } from '../domain/money.js';
 import { stockStatus, type StockStatus } from '../domain/stock-level.js';
@@ -21,6 +21,7 @@ import { whileReading } from '../ui/progress.js';
 import { renderTable, shortTime, type Column } from '../ui/table.js';
 import { availableCell, freshnessLabel, renderDropping, staleNote } from '../ui/stores.js';
 import { examples, flagField, positiveIntField, rangeHelp, run } from './shared.js';
+import { customerJson, globalJson, productJson, purchaseJson, stockJson } from '../ui/rows.js';
 
 const sortsOf = <S extends string>(sorts: Record<S, unknown>): [S, ...S[]] => Object.keys(sorts) as [S, ...S[]];
 
@@ -60,43 +61,7 @@ function owned(customer: CustomerRow): string {
   return items.length > 3 ? `${items.slice(0, 3).join(', ')} +${items.length - 3} more` : items.join(', ') || '-';
 }
 
-// --json rows: the table's columns under the same names (a header's words in camelCase, without
-// its parenthesis), with structured values (money as { amount, currency } in minor units), plus
-// the fields the table leaves out. test/int/consistency.int.test.ts holds every list to this.
-const customerJson = (c: CustomerRow) => ({
-  id: c._id,
-  name: `${c.firstName} ${c.lastName}`,
-  email: c.email,
-  city: c.address.city,
-  purchases: c.purchases,
-  owns: c.owned,
-  firstName: c.firstName,
-  lastName: c.lastName,
-  address: c.address,
-  locale: c.locale,
-  registeredAt: c.registeredAt,
-});
 
-const productJson = (p: ProductView) => ({
-  sku: p._id,
-  name: p.name,
-  category: p.category,
-  price: p.price,
-  sold: p.sold.quantity,
-  revenue: p.sold.revenue,
-  addedAt: p.addedAt,
-});
-
-const purchaseJson = (p: PurchaseDoc) => ({
-  id: p._id,
-  time: p.time,
-  customer: p.customerId,
-  sku: p.sku,
-  store: p.store,
-  quantity: p.quantity,
-  unitPrice: p.unitPrice,
-  total: p.total,
-});
 
 // On a terminal: the first item and how many more.
 function ownedBrief(customer: CustomerRow): string {
@@ -162,23 +127,6 @@ function listSubcommand<S extends string>(name: string, description: string, sor
     .addHelpText('after', examplesText);
 }
 
-// `list stock --json`: the table's columns (available as a number; `freshness` says whether the
-// store is stale, when the table marks it), plus the rest.
-const stockJson = (r: AvailableRow) => ({
-  store: r.store,
-  sku: r.sku,
-  level: r.level,
-  pending: r.pending,
-  available: r.available,
-  threshold: r.threshold,
-  status: stockStatus(r.level, r.threshold),
-  low: r.low,
-  updated: r.updatedAt,
-  margin: r.margin,
-  freshness: r.freshness,
-  lastHeartbeat: r.lastHeartbeat,
-  inCatalogue: r.inCatalogue,
-});
 
 const stockColumns: Column<AvailableRow>[] = [
   { header: 'store', value: (r) => r.store },
@@ -191,16 +139,6 @@ const stockColumns: Column<AvailableRow>[] = [
   { header: 'updated', value: (r) => r.updatedAt, fitted: (r) => shortTime(r.updatedAt), keep: true },
 ];
 
-const globalJson = (r: GlobalStockRow) => ({
-  sku: r.sku,
-  onHand: r.onHand,
-  pending: r.pending,
-  available: r.available,
-  stores: r.stores,
-  staleStores: r.staleStores,
-  availableAtStaleStores: r.availableAtStaleStores,
-  inCatalogue: r.inCatalogue,
-});
 
 const globalColumns: Column<GlobalStockRow>[] = [
   { header: 'sku', value: (r) => (r.inCatalogue ? r.sku : `${r.sku} (not in catalogue)`), keep: true },

@@ -36,6 +36,9 @@ export const envVariables: Readonly<Record<string, { path: readonly string[]; pa
   SHOPCTL_MONGODB_DB: { path: ['mongodb', 'db'], parse: text },
   SHOPCTL_SEED: { path: ['generate', 'seed'], parse: integer },
   SHOPCTL_LOCALE: { path: ['generate', 'locale'], parse: text },
+  SHOPCTL_SERVE_HOST: { path: ['serve', 'host'], parse: text },
+  SHOPCTL_SERVE_PORT: { path: ['serve', 'port'], parse: integer },
+  SHOPCTL_SERVE_TOKEN: { path: ['serve', 'token'], parse: text },
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

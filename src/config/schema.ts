@@ -127,6 +127,20 @@ export const configSchema = z
         enabled: z.boolean(),
       })
       .strict(),
+    serve: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(0).max(65_535),
+        /** Bearer token for the writing endpoints (null: open). A secret: never printed. */
+        token: z.string().min(8, 'expected at least 8 characters').regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces').nullable(),
+        /** Ask the token of the reading endpoints too. */
+        tokenReads: z.boolean(),
+        /** Largest request body, in bytes. */
+        bodyLimitBytes: z.number().int().min(1024).max(100 * 1024 * 1024),
+        /** A request not answered in this time is ended (503). */
+        requestTimeoutMs: z.number().int().min(100).max(600_000),
+      })
+      .strict(),
   })
   .strict();
 
@@ -187,5 +201,13 @@ export const defaultConfig: Config = {
   },
   outbox: {
     enabled: true,
+  },
+  serve: {
+    host: '127.0.0.1',
+    port: 8080,
+    token: null,
+    tokenReads: false,
+    bodyLimitBytes: 1_048_576,
+    requestTimeoutMs: 30_000,
   },
 };

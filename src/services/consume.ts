@@ -1,4 +1,5 @@
 import { startProjector, type ProjectorOptions, type ProjectorTotals, type RunningProjector } from '../kafka/projector-consumer.js';
+import type { ShopEvent } from '../domain/events.js';
 import { logger } from '../log.js';
 import type { Context } from './context.js';
 import { projectionOn } from './projection.js';
@@ -10,7 +11,10 @@ const REPUBLISH_AFTER_MS = 60_000;
 
 export type { ProjectorTotals, RunningProjector };
 
-export type ConsumeOptions = Pick<ProjectorOptions, 'groupId' | 'fromBeginning' | 'untilIdleMs' | 'maxEvents' | 'onProgress'>;
+export type ConsumeOptions = Pick<ProjectorOptions, 'groupId' | 'fromBeginning' | 'untilIdleMs' | 'maxEvents' | 'onProgress'> & {
+  /** After each applied batch, the events it applied (in order): `serve --consume` streams them. */
+  onApplied?: (events: ShopEvent[]) => void;
+};
 
 export interface Consuming extends RunningProjector {
   /**
@@ -39,12 +43,15 @@ export async function startConsuming(context: Context, options: ConsumeOptions):
     config: context.config,
     apply: async (inputs, applyOptions) => {
       const result = await projection.apply(inputs, applyOptions);
+      const applied: ShopEvent[] = [];
       result.outcomes.forEach((outcome, index) => {
-        const id = inputs[index]?.event.id;
-        if (id === undefined) return;
-        if (outcome.status === 'rejected') refused.set(id, outcome.reason);
-        else refused.delete(id);
+        const event = inputs[index]?.event;
+        if (event === undefined) return;
+        if (outcome.status === 'rejected') refused.set(event.id, outcome.reason);
+        else refused.delete(event.id);
+        if (outcome.status === 'applied' && !outcome.unchanged) applied.push(event);
       });
+      if (applied.length > 0) options.onApplied?.(applied);
       return result;
     },
   });

@@ -5,6 +5,7 @@ import { connectDatabase, type Database } from '../db/client.js';
 import { ensureIndexes } from '../db/collections.js';
 import { createKafka } from '../kafka/client.js';
 import { createOutput, type Output } from '../ui/output.js';
+import { databaseWriter, kafkaWriter, type EventWriter } from './writer.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -22,6 +23,11 @@ export interface Context {
   output: Output;
   kafka(): Kafka;
   database(): Promise<Database>;
+  /**
+   * The process's writer for a path (services/writer.ts), opened on first use: a few events at a
+   * time, on one connection, grouped with whatever else is being written. Closed by close().
+   */
+  writer(via: 'db' | 'kafka'): Promise<EventWriter>;
   close(): Promise<void>;
 }
 
@@ -41,7 +47,8 @@ export async function createContext(options: GlobalOptions, overrides: Record<st
   const { config } = loaded;
   let kafka: Kafka | undefined;
   let database: Promise<Database> | undefined;
-  return {
+  const writers = new Map<'db' | 'kafka', EventWriter>();
+  const context: Context = {
     loaded,
     config,
     output,
@@ -57,8 +64,20 @@ export async function createContext(options: GlobalOptions, overrides: Record<st
           database = undefined;
           throw error;
         })),
+    writer: async (via) => {
+      let writer = writers.get(via);
+      if (!writer) {
+        writer = via === 'db' ? databaseWriter(await context.database(), config) : kafkaWriter(context.kafka(), config);
+        writers.set(via, writer);
+      }
+      return writer;
+    },
     close: async () => {
+      // Writers first (their writes in flight end), then the database under them.
+      await Promise.all([...writers.values()].map((writer) => writer.close().catch(() => undefined)));
+      writers.clear();
       if (database) await (await database.catch(() => null))?.close();
     },
   };
+  return context;
 }

@@ -4,12 +4,12 @@ import { findReservation, findReservations, lastHeartbeatOf, openHolds, type Res
 import { formatDuration, freshnessOf, reservationEventId } from '../domain/availability.js';
 import type { ReservationReason, ReservationStatus } from '../domain/documents.js';
 import { createEvent, type ReservationEvent, type ReservationStep } from '../domain/events.js';
-import type { Outcome, ReservationEffect } from '../domain/projector.js';
+import type { ReservationEffect } from '../domain/projector.js';
 import { ExitCode, ShopctlError } from '../errors.js';
 import type { Context } from './context.js';
 import { projectionOn, type Projection } from './projection.js';
 import { projectionSettings } from './projection-settings.js';
-import { openSink } from './sinks.js';
+import type { WriteOutcome } from './writer.js';
 
 // Reservations as use cases: request one (`reserve`), read them, fulfil or cancel one, expire the
 // overdue ones (the sweep, also run by `consume`). Every step is an event with an id derived from
@@ -256,28 +256,17 @@ async function dueEvents(db: Db, now: Date): Promise<ReservationEvent[]> {
     );
 }
 
-async function applyOnDb(context: Context, events: readonly ReservationEvent[]): Promise<Outcome[]> {
-  const database = await context.database();
-  const settings = projectionSettings(context.config);
-  const result = await projectionOn(database, { rules: settings.rules }).apply(
-    events.map((event) => ({ event })),
-    { outbox: settings.outbox },
-  );
-  return result.outcomes;
+async function applyOnDb(context: Context, events: readonly ReservationEvent[]): Promise<WriteOutcome[]> {
+  return (await context.writer('db')).write(events);
 }
 
 async function publish(context: Context, events: readonly ReservationEvent[]): Promise<void> {
-  const sink = await openSink(context, 'kafka');
-  try {
-    await sink.write(events);
-  } finally {
-    await sink.close();
-  }
+  await (await context.writer('kafka')).write(events);
 }
 
-const effectOrNull = (outcome: Outcome | undefined): ReservationEffect | null => (outcome?.status === 'applied' ? (outcome.reservation ?? null) : null);
+const effectOrNull = (outcome: WriteOutcome | undefined): ReservationEffect | null => (outcome?.status === 'applied' ? (outcome.reservation ?? null) : null);
 
-function unexpected(outcome: Outcome | undefined, id: string): ShopctlError {
+function unexpected(outcome: WriteOutcome | undefined, id: string): ShopctlError {
   const said = outcome?.status === 'rejected' ? `${outcome.reason}: ${outcome.message}` : (outcome?.status ?? 'no outcome');
   return new ShopctlError(`reservation '${id}': the projection did not apply the event (${said})`, { code: 'NOT_APPLIED', exitCode: ExitCode.partial });
 }
