@@ -78,12 +78,16 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     requestTimeout: settings.requestTimeoutMs,
     connectionTimeout: settings.requestTimeoutMs,
     return503OnClosing: true,
+    // Ids in paths are up to 200 characters (more when encoded): the schema judges them, not a 414.
+    maxParamLength: 2048,
     // A caller's own id is kept (one id across its services), anything else gets a new one.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
+  // JSON and forms only: a text/plain body is an unsupported media type (415), not a string to refuse.
+  app.removeContentTypeParser('text/plain');
   await app.register(formbody, { bodyLimit: settings.bodyLimitBytes });
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
