@@ -79,7 +79,7 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     connectionTimeout: settings.requestTimeoutMs,
     return503OnClosing: true,
     // Ids in paths are up to 200 characters (more when encoded): the schema judges them, not a 414.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // A caller's own id is kept (one id across its services), anything else gets a new one.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
