@@ -19,7 +19,7 @@ import { groupCommit, observedWriter, type WriteOutcome } from '../../src/servic
 const unreachable = (): never => {
   throw new Error('this test must not reach a service');
 };
-const context = { config: defaultConfig, loaded: {} as never, output: {} as never, kafka: unreachable, database: unreachable, writer: unreachable, close: async () => undefined } as unknown as Context;
+const context = { config: defaultConfig, loaded: {} as never, output: {} as never, kafka: unreachable, database: unreachable, writer: unreachable, close: () => Promise.resolve() } as unknown as Context;
 
 async function server(options: { token?: string; tokenReads?: boolean; bodyLimitBytes?: number } = {}) {
   const lines: string[] = [];
@@ -32,7 +32,7 @@ async function server(options: { token?: string; tokenReads?: boolean; bodyLimit
     bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
     requestTimeoutMs: 5_000,
     log: createLogger('test', 'info', (line) => lines.push(line)),
-    feed: createFeed({ levels: async () => [] }),
+    feed: createFeed({ levels: () => Promise.resolve([]) }),
   });
   return { app, lines };
 }
@@ -55,7 +55,7 @@ describe('serve: routing and the error shape', () => {
     const { app } = await server();
     const body = await app.inject({ method: 'POST', url: '/stock/receive', headers: json, payload: { sku: 'SKU-1', quantity: 0, extra: 1 } });
     expect(body.statusCode).toBe(400);
-    const fields = (body.json() as { error: { details: Array<{ field: string }> } }).error.details.map((detail) => detail.field);
+    const fields = (body.json()).error.details.map((detail) => detail.field);
     expect(fields).toEqual(expect.arrayContaining(['body.quantity', 'body']));
     const query = await app.inject({ method: 'GET', url: '/products?limit=1e2' });
     expect(query.statusCode).toBe(400);
@@ -128,11 +128,7 @@ describe('serve: the bearer token', () => {
 describe('serve: /openapi.json', () => {
   it('describes every route, from the same schemas, with a default error response', async () => {
     const { app } = await server({ token: 'a-token-123' });
-    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
-      openapi: string;
-      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown; requestBody?: { content: Record<string, unknown> } }>>;
-      components: { schemas: Record<string, { properties?: Record<string, { pattern?: string; maximum?: number }> }>; securitySchemes: Record<string, unknown> };
-    };
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual(
       ['/customers', '/events', '/healthz', '/inventory', '/products', '/purchases', '/reservation', '/reservation/{id}', '/sales', '/stock', '/stock/count', '/stock/global', '/stock/receive', '/stock/sell'].sort(),
@@ -200,10 +196,10 @@ describe('group commit', () => {
 
   it('fails the callers of a failed write only', async () => {
     let calls = 0;
-    const group = groupCommit(async (events) => {
+    const group = groupCommit((events) => {
       calls += 1;
-      if (calls === 1) throw new Error('lost');
-      return events.map((): WriteOutcome => ({ status: 'published' }));
+      if (calls === 1) return Promise.reject(new Error('lost'));
+      return Promise.resolve(events.map((): WriteOutcome => ({ status: 'published' })));
     });
     const failed = group.write([{ id: 'x' } as ShopEvent]);
     const later = group.write([{ id: 'y' } as ShopEvent]);
@@ -216,8 +212,8 @@ describe('group commit', () => {
     const writer = observedWriter(
       {
         via: 'db',
-        write: async (events) => events.map((event): WriteOutcome => (event.id === 'dup' ? { status: 'duplicate' } : { status: 'applied' })),
-        close: async () => undefined,
+        write: (events) => Promise.resolve(events.map((event): WriteOutcome => (event.id === 'dup' ? { status: 'duplicate' } : { status: 'applied' }))),
+        close: () => Promise.resolve(),
       },
       (events) => seen.push(...events.map((event) => event.id)),
     );
@@ -233,7 +229,7 @@ describe('the live feed', () => {
       : ({ id: `c${n}`, type } as ShopEvent);
 
   it('sends one message per applied batch, summarised beyond its first events, to each listener', () => {
-    const feed = createFeed({ levels: async () => [], alertsEveryMs: 60_000 });
+    const feed = createFeed({ levels: () => Promise.resolve([]), alertsEveryMs: 60_000 });
     const got: FeedMessage[] = [];
     feed.applied([event(1)]); // nobody listens: nothing kept
     const stop = feed.subscribe((message) => got.push(message));
@@ -248,7 +244,7 @@ describe('the live feed', () => {
 
   it('raises and clears alerts after events that move levels, not for what was raised before it listened', async () => {
     let level = 2;
-    const feed = createFeed({ levels: async () => [{ store: 's', sku: 'SKU-1', level, threshold: 5 }], alertsEveryMs: 5 });
+    const feed = createFeed({ levels: () => Promise.resolve([{ store: 's', sku: 'SKU-1', level, threshold: 5 }]), alertsEveryMs: 5 });
     const got: FeedMessage[] = [];
     feed.subscribe((message) => got.push(message));
     await new Promise((resolve) => setTimeout(resolve, 20));
