@@ -55,7 +55,7 @@ describe('serve: routing and the error shape', () => {
     const { app } = await server();
     const body = await app.inject({ method: 'POST', url: '/stock/receive', headers: json, payload: { sku: 'SKU-1', quantity: 0, extra: 1 } });
     expect(body.statusCode).toBe(400);
-    const fields = (body.json()).error.details.map((detail) => detail.field);
+    const fields = body.json<{ error: { details: Array<{ field: string }> } }>().error.details.map((detail) => detail.field);
     expect(fields).toEqual(expect.arrayContaining(['body.quantity', 'body']));
     const query = await app.inject({ method: 'GET', url: '/products?limit=1e2' });
     expect(query.statusCode).toBe(400);
@@ -128,7 +128,11 @@ describe('serve: the bearer token', () => {
 describe('serve: /openapi.json', () => {
   it('describes every route, from the same schemas, with a default error response', async () => {
     const { app } = await server({ token: 'a-token-123' });
-    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown; requestBody?: { content: Record<string, unknown> } }>>;
+      components: { schemas: Record<string, { properties?: Record<string, { pattern?: string; maximum?: number }> }> };
+    }>();
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual(
       ['/customers', '/events', '/healthz', '/inventory', '/products', '/purchases', '/reservation', '/reservation/{id}', '/sales', '/stock', '/stock/count', '/stock/global', '/stock/receive', '/stock/sell'].sort(),
