@@ -66,6 +66,20 @@ function coerceText(field: z.ZodTypeAny, text: string): unknown {
   return text;
 }
 
+// JSON may carry lone surrogates (\ud800), which UTF-8 cannot: written to MongoDB or Kafka they
+// would become U+FFFD, another id than the one given. Refused wherever they are.
+const LONE_SURROGATE = /\p{Cs}/u;
+function illFormed(value: unknown, at: string, depth = 0): string | null {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? at : null;
+  if (depth > 20 || typeof value !== 'object' || value === null) return null;
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    if (LONE_SURROGATE.test(key)) return `${at}.${key}`;
+    const found = illFormed(inner, `${at}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** The routes, the live stream and /openapi.json, on a Fastify instance (not listening yet). */
@@ -108,7 +122,11 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
   };
 
   const specs = routes({ context: settings.context, via: settings.via, now });
+  // Requests whose handler started: an error before it came from reading the body.
+  const handled = new WeakSet<FastifyRequest>();
   const parse = <T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, where: 'body' | 'query' | 'path'): T => {
+    const broken = illFormed(value, where);
+    if (broken) throw new ApiError(400, 'invalid_request', `${broken}: not well-formed Unicode (a lone surrogate: it would be stored as another text)`, [{ field: broken, message: 'lone surrogate' }]);
     const parsed = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
     if (!parsed.success) throw invalidRequest(where, parsed.error);
     return parsed.data;
@@ -118,6 +136,7 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
       method: spec.method.toUpperCase() as 'GET' | 'POST' | 'DELETE',
       url: fastifyPath(spec.path),
       handler: async (request, reply) => {
+        handled.add(request);
         authorize(spec, request);
         const query = spec.query ? parse(spec.query, request.query, 'query') : undefined;
         const params = spec.params ? parse(spec.params, request.params, 'path') : undefined;
@@ -162,7 +181,7 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     pattern: new RegExp(`^${spec.path.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(/\{\w+\}/g, '[^/]+')}$`),
     method: spec.method.toUpperCase(),
   }));
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = [...new Set(known.filter((entry) => entry.pattern.test(path)).map((entry) => entry.method))];
     if (allowed.length > 0) {
@@ -171,8 +190,21 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
       return sendError(reply, error, request, log);
     }
     return sendError(reply, new ApiError(404, 'not_found', `no endpoint ${request.method} ${path}: see /openapi.json`), request, log);
+  };
+  app.setNotFoundHandler(notFound);
+  app.setErrorHandler((error, request, reply) => {
+    // A method no route has (QUERY, PATCH…) fails reading its body on the way to the 404
+    // handler: it is still a 404 or a 405.
+    if (request.is404) return notFound(request, reply);
+    const status = (error as { statusCode?: unknown }).statusCode;
+    // Anything that went wrong reading the body (a multipart body without a boundary, a part
+    // without headers) is the request's fault.
+    if (!handled.has(request) && typeof status !== 'number' && !(error instanceof ApiError)) {
+      const said = error instanceof Error ? error.message : String(error);
+      return sendError(reply, new ApiError(400, 'invalid_request', `the body could not be read: ${said}`, [{ field: 'body', message: said }]), request, log);
+    }
+    return sendError(reply, error, request, log);
   });
-  app.setErrorHandler((error, request, reply) => sendError(reply, error, request, log));
 
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

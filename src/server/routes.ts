@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../domain/availability.js';
+import { parseDuration } from '../domain/availability.js';
 import { createEvent, type ShopEvent } from '../domain/events.js';
 import { multiply } from '../domain/money.js';
 import { parseSince } from '../domain/since.js';
@@ -258,14 +258,7 @@ export function routes(deps: RouteDeps): RouteSpec[] {
         ...errors(400, 409),
       },
       handler: async ({ body }) => {
-        let ttlMs = parseDuration(config.availability.reservationTtl) ?? 900_000;
-        if (body.ttl !== undefined) {
-          const ms = parseDuration(body.ttl);
-          if (ms === null || ms < 1000 || ms > 30 * 86_400_000) {
-            throw new ApiError(400, 'invalid_request', `body.ttl: '${body.ttl}' is not a duration from 1s to 30d`, [{ field: 'body.ttl', message: `expected 1s to 30d, got ${ms === null ? 'no duration' : formatDuration(ms)}` }]);
-          }
-          ttlMs = ms;
-        }
+        const ttlMs = body.ttlSeconds !== undefined ? body.ttlSeconds * 1000 : (parseDuration(config.availability.reservationTtl) ?? 900_000);
         const answer = await requestReservation(
           context,
           { customer: body.customer, sku: body.sku, store: body.store ?? defaultStore, quantity: body.quantity, ttlMs, id: body.id, allowStale: body.allowStale ?? false, via },
@@ -310,7 +303,7 @@ export function routes(deps: RouteDeps): RouteSpec[] {
         ...errors(400, 404, 409),
       },
       handler: async ({ params }) => {
-        const answer = await closeReservation(context, 'cancelled', params.id, via, now());
+        const answer = await closeReservation(context, 'cancelled', params.id, via, now(), requested.get(params.id));
         return ok(reservationAnswerJson(answer), answer.status === 'requested' ? 202 : 200);
       },
     }),

@@ -1,6 +1,5 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { DURATION_RULE } from '../domain/availability.js';
 import { idSchema, MAX_RESERVATION_ID_LENGTH, storeIdSchema } from '../domain/events.js';
 import { LIMITS } from '../domain/limits.js';
 import { customerSorts, productSorts, purchaseSorts } from '../services/read.js';
@@ -12,6 +11,9 @@ import { customerSorts, productSorts, purchaseSorts } from '../services/read.js'
 // and expects a 4xx.
 
 extendZodWithOpenApi(z);
+
+/** The longest hold, as `reserve --ttl` allows (30 days). */
+export const TTL_MAX_SECONDS = 30 * 86_400;
 
 /** Largest page of a listing. */
 export const MAX_PAGE = 1000;
@@ -181,11 +183,13 @@ export const reservationBody = z
     sku,
     store: store.optional().openapi({ description: 'default: inventory.defaultStore' }),
     quantity: int(LIMITS.purchaseQuantity),
-    ttl: z
-      .string()
-      .regex(/^[0-9]{1,9}(\.[0-9]{1,3})?(ms|s|m|h|d)$/)
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(TTL_MAX_SECONDS)
       .optional()
-      .openapi({ description: `how long the hold lasts: ${DURATION_RULE}, from 1s to 30d (default: availability.reservationTtl)` }),
+      .openapi({ description: 'how long the hold lasts, in seconds: 1 to 2,592,000 (30 days; default: availability.reservationTtl)' }),
     id: reservationId.optional().openapi({ description: 'the reservation id, an idempotency key (default: a random one)' }),
     allowStale: z.boolean().optional().openapi({ description: 'reserve at a stale store all the same' }),
   })

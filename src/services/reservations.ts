@@ -147,9 +147,26 @@ export type StepKind = 'fulfilled' | 'cancelled';
  * `reservations fulfil|cancel`: the reservation is read first (its store and SKU go into the
  * event; one that does not exist or is closed is refused here, clearly), then the step is sent.
  */
-export async function closeReservation(context: Context, kind: StepKind, id: string, via: ReservationVia, now: Date = new Date()): Promise<ReservationAnswer> {
+export async function closeReservation(
+  context: Context,
+  kind: StepKind,
+  id: string,
+  via: ReservationVia,
+  now: Date = new Date(),
+  /**
+   * Kafka path: a request this process published that may not be applied yet. Its step is
+   * published all the same: keyed by the store, it is applied after the request.
+   */
+  requested?: ReservationAnswer,
+): Promise<ReservationAnswer> {
   const db = (await context.database()).db;
   const known = await findReservation(db, id);
+  if (!known && via === 'kafka' && requested?.id === id) {
+    const type = kind === 'fulfilled' ? 'shop.reservation.fulfilled.v1' : 'shop.reservation.cancelled.v1';
+    const event: ReservationStep = createEvent(type, { reservationId: id, store: requested.store, sku: requested.sku }, { id: reservationEventId(kind, id), time: now.toISOString(), source: SOURCE });
+    await publish(context, [event]);
+    return { ...requested, status: 'requested', changed: true, eventId: event.id };
+  }
   if (!known) throw notFound(id);
   if (known.status !== 'confirmed') throw closedAlready(known);
   const type = kind === 'fulfilled' ? 'shop.reservation.fulfilled.v1' : 'shop.reservation.cancelled.v1';

@@ -76,6 +76,22 @@ describe('serve: routing and the error shape', () => {
     expect(slash.statusCode).toBe(400);
   });
 
+  it('refuses lone surrogates, which UTF-8 would store as another text, in a JSON body (a URL cannot carry one: it decodes to U+FFFD)', async () => {
+    const { app } = await server();
+    const body = await app.inject({ method: 'POST', url: '/stock/receive', headers: json, payload: '{"sku":"SKU-\\ud800","quantity":1}' });
+    expect(body.statusCode).toBe(400);
+    expect(body.json<{ error: { details: Array<{ field: string }> } }>().error.details[0]?.field).toBe('body.sku');
+  });
+
+  it('answers a multipart body it cannot read 400, not 500', async () => {
+    const { app } = await server();
+    const noBoundary = await app.inject({ method: 'POST', url: '/inventory', headers: { 'content-type': 'multipart/form-data' }, payload: 'x' });
+    expect(noBoundary.statusCode).toBe(400);
+    expect(noBoundary.json<{ error: { code: string } }>().error.code).toBe('invalid_request');
+    const odd = await app.inject({ method: 'QUERY', url: '/stock' });
+    expect(odd.statusCode).toBe(405);
+  });
+
   it('answers a body over the limit 413, an unknown media type 415 and bad JSON 400, in the one shape', async () => {
     const { app } = await server({ bodyLimitBytes: 1024 });
     const big = await app.inject({ method: 'POST', url: '/stock/receive', headers: json, payload: JSON.stringify({ sku: 'x'.repeat(5000), quantity: 1 }) });
