@@ -137,7 +137,7 @@ export const configSchema = z
         tokenReads: z.boolean(),
         /** Largest request body, in bytes. */
         bodyLimitBytes: z.number().int().min(1024).max(100 * 1024 * 1024),
-        /** A request not answered in this time is ended (503). */
+        /** How long a client may take to send its whole request (then 408): slow senders do not hold the server. */
         requestTimeoutMs: z.number().int().min(100).max(600_000),
       })
       .strict(),

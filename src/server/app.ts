@@ -90,7 +90,6 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     logger: false,
     bodyLimit: settings.bodyLimitBytes,
     requestTimeout: settings.requestTimeoutMs,
-    connectionTimeout: settings.requestTimeoutMs,
     return503OnClosing: true,
     // Ids in paths are up to 200 characters (more when encoded): the schema judges them, not a 414.
     routerOptions: { maxParamLength: 2048 },
