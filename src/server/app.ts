@@ -215,8 +215,17 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     log.info('request', { id: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
     done();
   });
+  // Closing: the answers still in flight say `Connection: close`, so that their connections end
+  // with them. close() ends only the connections idle at that moment: a keep-alive one busy then
+  // would hold the exit until its keep-alive timeout (72 s).
+  let closing = false;
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   // Streams stay open: closing ends them (after a last message), so that close() is not held up.
   app.addHook('preClose', (done) => {
+    closing = true;
     for (const stream of streams) stream.end('event: bye\ndata: {}\n\n');
     streams.clear();
     done();
