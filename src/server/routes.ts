@@ -101,6 +101,14 @@ export function routes(deps: RouteDeps): RouteSpec[] {
     requested.set(answer.id, answer);
     if (requested.size > 10_000) requested.delete(requested.keys().next().value as string);
   };
+  const projected = async (id: string): Promise<boolean> =>
+    showReservation(context, id).then(
+      () => true,
+      (error: unknown) => {
+        if ((error as { code?: string }).code === 'RESERVATION_NOT_FOUND') return false;
+        throw error;
+      },
+    );
 
   // One check at a time, and none again within a second: a load balancer probing often costs
   // one Kafka and one MongoDB round-trip a second, not one per probe.
@@ -267,10 +275,21 @@ export function routes(deps: RouteDeps): RouteSpec[] {
         ...errors(400, 409),
       },
       handler: async ({ body }) => {
+        const store = body.store ?? defaultStore;
+        // An id this server published and the database does not know yet: published again, it
+        // would be another event under the same id (another expiry), and another request under it
+        // would be dead-lettered. This server knows what it sent: a repeat or a conflict.
+        const waiting = body.id === undefined ? undefined : requested.get(body.id);
+        if (waiting && !(await projected(waiting.id))) {
+          if (waiting.customerId !== body.customer || waiting.store !== store || waiting.sku !== body.sku || waiting.quantity !== body.quantity) {
+            throw new ApiError(409, 'id_conflict', `reservation id '${waiting.id}' is taken by another request (customer '${waiting.customerId}', ${waiting.quantity} × ${waiting.sku} at store '${waiting.store}')`);
+          }
+          return ok(reservationAnswerJson({ ...waiting, changed: false }), 202, { location: `/reservation/${encodeURIComponent(waiting.id)}` });
+        }
         const ttlMs = body.ttlSeconds !== undefined ? body.ttlSeconds * 1000 : (parseDuration(config.availability.reservationTtl) ?? 900_000);
         const answer = await requestReservation(
           context,
-          { customer: body.customer, sku: body.sku, store: body.store ?? defaultStore, quantity: body.quantity, ttlMs, id: body.id, allowStale: body.allowStale ?? false, via },
+          { customer: body.customer, sku: body.sku, store, quantity: body.quantity, ttlMs, id: body.id, allowStale: body.allowStale ?? false, via },
           now(),
         );
         if (answer.status === 'requested') remember(answer);
