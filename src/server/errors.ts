@@ -32,7 +32,12 @@ export interface ErrorBody {
 
 /** A zod failure on part of a request (`body`, `query`, `path`) as a 400 naming each field. */
 export function invalidRequest(where: 'body' | 'query' | 'path', error: z.ZodError): ApiError {
-  const details = error.issues.map((issue) => ({ field: [where, ...issue.path].join('.'), message: issue.message }));
+  // An unknown field is named on its own path, one detail per field (as config errors are).
+  const details = error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: [where, ...issue.path, key].join('.'), message: 'unknown field' }))
+      : [{ field: [where, ...issue.path].join('.'), message: issue.message }],
+  );
   const [first] = details;
   return new ApiError(400, 'invalid_request', first ? `${first.field}: ${first.message}` : `invalid ${where}`, details);
 }
