@@ -141,6 +141,28 @@ describe('serve --via db: reservations', () => {
   });
 });
 
+describe('serve --via db: requests at once', () => {
+  it('40 concurrent reservations of the last 10 units: exactly 10 confirmed; then 30 concurrent sales of them: exactly 10 sold', async () => {
+    const target = (await get<Page<{ sku: string }>>(url, '/products?limit=2')).body.items[1]!.sku;
+    expect((await post(url, '/stock/count', { sku: target, level: 10 })).status).toBe(200);
+    const held = await Promise.all(Array.from({ length: 40 }, (_, i) => post<Reservation>(url, '/reservation', { customer: `c-${i}`, sku: target, quantity: 1, id: `rush-${i}` })));
+    expect(held.map((answer) => answer.status)).toEqual(Array(40).fill(202));
+    const statuses = held.map((answer) => `${answer.body.status}:${answer.body.reason ?? ''}`);
+    expect(statuses.filter((status) => status === 'confirmed:')).toHaveLength(10);
+    expect(statuses.filter((status) => status === 'rejected:insufficient_stock')).toHaveLength(30);
+    const levels = async () => (await get<Page<StockRow>>(url, `/stock?sku=${target}&store=online`)).body.items[0]!;
+    expect(await levels()).toMatchObject({ onHand: 10, pending: 10, available: 0 });
+
+    // Sales at the store take from what is on hand (holds are the reservations' business).
+    const sold = await Promise.all(Array.from({ length: 30 }, () => post<ErrorBody>(url, '/stock/sell', { sku: target, quantity: 1 })));
+    expect(sold.filter((answer) => answer.status === 200)).toHaveLength(10);
+    const refused = sold.filter((answer) => answer.status !== 200);
+    expect(refused).toHaveLength(20);
+    for (const answer of refused) expect(answer.body.error.code).toBe('insufficient_stock');
+    expect(await levels()).toMatchObject({ onHand: 0, pending: 10, available: 0 });
+  });
+});
+
 describe('serve --via db: the shop, page by page', () => {
   const sorts = { '/products': ['sku', 'name', 'price', 'sold'], '/customers': ['name', 'purchases', 'registered'], '/purchases': ['latest', 'oldest', 'quantity'] } as const;
   const keyOf = (path: string, row: { sku?: string; id?: string }): string => (path === '/products' ? row.sku! : row.id!);

@@ -164,6 +164,11 @@ describe('serve: the live stream', () => {
     const kinds = stream.messages.filter((each) => each.event === 'applied').map((each) => Object.keys((JSON.parse(each.data) as Applied).byType));
     expect(kinds).toEqual([['shop.stock.counted.v1'], ['shop.reservation.requested.v1']]);
     stream.close();
+
+    // HEAD, which a GET path allows (405 says so), answers the headers at once.
+    const head = await fetch(`${server.url}/events`, { method: 'HEAD', signal: AbortSignal.timeout(5_000) });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(await server.stop()).toEqual({ code: 0, signal: null });
   });
 });
