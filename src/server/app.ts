@@ -169,6 +169,8 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
   });
   app.get('/events', (request, reply) => {
     authorize(eventsSpec, request);
+    // HEAD (Fastify answers it with this handler): the headers, not a stream that never sends them.
+    if (request.method === 'HEAD') return void reply.type('text/event-stream; charset=utf-8').send();
     streamEvents(request, reply, feed, streams, log);
   });
 
