@@ -135,6 +135,14 @@ describe('serve --via db: reservations', () => {
       expect(bad.status, JSON.stringify(body)).toBe(400);
       expect(fieldsOf(bad.body), JSON.stringify(body)).toContain(field);
     }
+    // An id with what a path must encode: the Location is encoded, and it leads to the reservation.
+    const odd = await post<Reservation>(url, '/reservation', { customer: 'c-3', sku, quantity: 1, id: 'a/b c%d?é' });
+    expect(odd.status).toBe(202);
+    const location = odd.headers.get('location')!;
+    expect(location).toBe('/reservation/a%2Fb%20c%25d%3F%C3%A9');
+    expect((await get<Reservation>(url, location)).body).toMatchObject({ id: 'a/b c%d?é', status: 'confirmed' });
+    expect((await call<Reservation>(url, 'DELETE', location)).body).toMatchObject({ id: 'a/b c%d?é', status: 'cancelled' });
+
     const badId = await get(url, `/reservation/${'r'.repeat(101)}`);
     expect(badId.status).toBe(400);
     expect(fieldsOf(badId.body)).toEqual(['path.id']);
