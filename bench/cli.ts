@@ -95,13 +95,21 @@ export class Cli {
     return new Cli(entry, { hook, dir: hwmDir }, env, warning);
   }
 
-  start(args: string[]): RunningCli {
+  /**
+   * Starts the CLI. `env`: variables added to the child's environment (e.g. SHOPCTL_LOG);
+   * `onStdout`: sees its output as it comes (e.g. to wait for a server's address).
+   */
+  start(args: string[], options: { env?: Record<string, string>; onStdout?: (text: string) => void } = {}): RunningCli {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--require', this.hwm.hook, this.entry, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = options.env ? { ...this.env, ...options.env } : this.env;
+    const child = spawn(process.execPath, ['--require', this.hwm.hook, this.entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = child.pid ?? -1;
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+      options.onStdout?.(text);
+    });
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     let peak: number | null = null;
     let reading = false;

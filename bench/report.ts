@@ -135,6 +135,50 @@ export function renderPeerTable(title: string, lines: readonly PeerLine[]): stri
   return `${title}\n${table.toString()}`;
 }
 
+/** A line of the HTTP table: an endpoint under load, or the same operation through the CLI. */
+export interface HttpRow {
+  figure: string;
+  /** Concurrent connections; null: processes one after another, or one process. */
+  connections: number | null;
+  perSecond: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  non2xx: number | null;
+  errors: number | null;
+  /** ops/s against the same endpoint at one connection. */
+  vsOne: number | null;
+  /** ops/s against the same operation through the CLI, a process each. */
+  vsCli: number | null;
+  note?: string;
+}
+
+const rate = (value: number | null): string =>
+  value === null ? '-' : `${value < 100 ? value.toLocaleString('en-US', { maximumFractionDigits: 1 }) : Math.round(value).toLocaleString('en-US')}/s`;
+const times = (value: number | null): string => (value === null ? '-' : `${value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US')}x`);
+
+export function renderHttpTable(title: string, rows: readonly HttpRow[]): string {
+  const table = new Table({
+    head: ['operation', 'connections', 'ops/s', 'p50', 'p99', 'non-2xx', 'errors', 'vs 1 conn', 'vs CLI'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  const count = (value: number | null) => (value === null ? '-' : value.toLocaleString('en-US'));
+  for (const r of rows) {
+    table.push([
+      r.note ? `${r.figure}\n  ${r.note}` : r.figure,
+      r.connections === null ? '-' : String(r.connections),
+      rate(r.perSecond),
+      formatValue(r.p50Ms, 'ms'),
+      formatValue(r.p99Ms, 'ms'),
+      count(r.non2xx),
+      count(r.errors),
+      times(r.vsOne),
+      times(r.vsCli),
+    ]);
+  }
+  return `${title}\n${table.toString()}`;
+}
+
 export interface Machine {
   node: string;
   platform: string;

@@ -10,12 +10,14 @@ import { createKafka } from '../src/kafka/client.js';
 import { loadCatalog } from '../src/services/buy.js';
 import { produceCeiling, writeCeiling, type ProduceCeiling, type WriteCeiling } from './ceilings.js';
 import { Cli } from './cli.js';
+import { httpRows, measureHttp, type HttpMeasurement, type HttpSettings, type Via } from './http.js';
 import { measureLatency, type LatencyMeasurement } from './latency.js';
 import { naiveProduce, naiveProject } from './naive.js';
 import { connectJars, measurePeer, WRITE_MODELS, type PeerMeasurement, type WriteModel } from './peers.js';
 import {
   machineFacts,
   megabytes,
+  renderHttpTable,
   renderPeerTable,
   renderScaleTable,
   renderTable,
@@ -48,7 +50,14 @@ const usage = `npm run bench -- [options]
   --latency-rate R     purchases per second during the latency run (default 1000)
   --latency-seconds S  length of the latency run (default 10)
   --latency-poll MS    how often the latency run reads the products (default 50)
-  --only WHAT          throughput or latency: run only that part
+  --only WHAT          throughput, latency or http: run only that part
+  --no-http            leave out the HTTP part (shopctl serve under autocannon, next to the CLI)
+  --http-seconds S     load per HTTP figure (default: 10 at 50,000 events, less for fewer:
+                       events/5,000, at least 1; CI's 2,000-event smoke: 1)
+  --http-connections L concurrent connections, one figure each (default 1,10,50)
+  --http-via L         servers to load: db, kafka or db,kafka (default db,kafka)
+  --http-cli-runs N    one-operation CLI processes timed per command (default: like
+                       --http-seconds, at least 3: 10 at 50,000 events)
   --customers N        customers in the prepared database (default 1000)
   --products N         the same as --catalog
   --baseline REF       also measure buy and consume as built from git commit REF, in the same
@@ -75,6 +84,8 @@ interface Options {
   latencyPollMs: number;
   throughput: boolean;
   latency: boolean;
+  /** The HTTP part (null: not run). */
+  http: HttpSettings | null;
   customers: number;
   baseline: string | null;
   save: boolean;
@@ -96,6 +107,11 @@ function parseOptions(argv: string[]): Options | null {
       'latency-seconds': { type: 'string' },
       'latency-poll': { type: 'string' },
       only: { type: 'string' },
+      'no-http': { type: 'boolean' },
+      'http-seconds': { type: 'string' },
+      'http-connections': { type: 'string' },
+      'http-via': { type: 'string' },
+      'http-cli-runs': { type: 'string' },
       customers: { type: 'string' },
       products: { type: 'string' },
       baseline: { type: 'string' },
@@ -113,7 +129,8 @@ function parseOptions(argv: string[]): Options | null {
   if (values.scale && values['scale-events']) throw new Error('--scale and --scale-events do not go together');
   const scale = values.scale ? 'catalog' : values['scale-events'] ? 'events' : null;
   const only = values.only;
-  if (only !== undefined && only !== 'throughput' && only !== 'latency') throw new Error(`--only must be throughput or latency, got '${only}'`);
+  if (only !== undefined && only !== 'throughput' && only !== 'latency' && only !== 'http') throw new Error(`--only must be throughput, latency or http, got '${only}'`);
+  if (only === 'http' && values['no-http']) throw new Error('--only http and --no-http do not go together');
   const consumeCap = int('consume-cap', values['consume-cap'], 200_000, 0);
   if (values.catalog !== undefined && values.products !== undefined) throw new Error('--catalog and --products are the same option: give one');
   const catalog = int('catalog', values.catalog ?? values.products, 100);
@@ -126,6 +143,30 @@ function parseOptions(argv: string[]): Options | null {
       : scale === 'events'
         ? [10_000, 100_000, 1_000_000].map((size) => ({ events: size, catalog }))
         : [{ events, catalog }];
+  const list = (name: string, raw: string | undefined, fallback: string): string[] => {
+    const items = (raw ?? fallback).split(',').map((item) => item.trim());
+    if (items.some((item) => item === '')) throw new Error(`--${name}: expected a comma-separated list, got '${raw}'`);
+    return items;
+  };
+  // The HTTP part scales with the run like the rest: 10 s a figure at the default 50,000
+  // events, 1 s in CI's 2,000-event smoke (which must exercise it, briefly).
+  const httpDefault = Math.max(1, Math.min(10, Math.round(events / 5000)));
+  const connections = list('http-connections', values['http-connections'], '1,10,50').map((item) => int('http-connections', item, 1));
+  const vias = list('http-via', values['http-via'], 'db,kafka');
+  for (const via of vias) if (via !== 'db' && via !== 'kafka') throw new Error(`--http-via: expected db and/or kafka, got '${via}'`);
+  const httpSeconds = int('http-seconds', values['http-seconds'], httpDefault);
+  const http: HttpSettings | null =
+    (only === undefined || only === 'http') && !values['no-http']
+      ? {
+          seconds: httpSeconds,
+          connections: [...new Set(connections)].sort((a, b) => a - b),
+          vias: [...new Set(vias)] as Via[],
+          cliRuns: int('http-cli-runs', values['http-cli-runs'], Math.max(3, httpDefault)),
+          cliCount: Math.min(events, 10_000),
+          warmupSeconds: Math.min(2, httpSeconds),
+          seed: 21,
+        }
+      : null;
   return {
     cases,
     scale,
@@ -136,8 +177,9 @@ function parseOptions(argv: string[]): Options | null {
     latencyRate: int('latency-rate', values['latency-rate'], 1000),
     latencySeconds: int('latency-seconds', values['latency-seconds'], 10),
     latencyPollMs: int('latency-poll', values['latency-poll'], 50),
-    throughput: only !== 'latency',
-    latency: only !== 'throughput',
+    throughput: only === undefined || only === 'throughput',
+    latency: only === undefined || only === 'latency',
+    http,
     customers: int('customers', values.customers, 1000),
     baseline: values.baseline ?? null,
     save: !values['no-save'],
@@ -561,8 +603,26 @@ async function main(): Promise<number> {
       log(`latency: saw ${latency.observed} of ${latency.events} purchases become visible; a round of probes every ${latency.pollEveryMs} ms took ${latency.roundTookMs} ms (${latency.lookupsPerRound} lookups by _id)`);
     }
 
+    let http: HttpMeasurement | null = null;
+    if (options.http) {
+      const settings = options.http;
+      const catalog = options.cases[0]?.catalog ?? 100;
+      // Stock for far more purchases than a run makes (make products receives 10x this per product).
+      const httpWorld = await workspace.world('http', 1_000_000);
+      log(`http: preparing ${options.customers} customers and ${catalog} products (make --via db)`);
+      await prepareWorld(cli, httpWorld, { customers: options.customers, products: catalog });
+      const httpCatalog = await loadCatalog(mongo.db(httpWorld.config.mongodb.db), httpWorld.config.mongodb.db);
+      if (!('initialStock' in httpWorld.config.inventory) || httpWorld.config.inventory.initialStock === 0) {
+        throw new Error('the HTTP part needs inventory.initialStock: products with stock to buy');
+      }
+      http = await measureHttp(cli, httpWorld, mongo.db(httpWorld.config.mongodb.db), httpCatalog, settings, log);
+      for (const each of http.groupCommit) {
+        log(`http: group commit, POST /purchases --via ${each.via}: ${each.perSecond}/s at ${each.connections} connections, ${each.atOne}/s at 1: ${each.ratio}x`);
+      }
+    }
+
     // One table per size; the latency (measured once, independent of size) goes with the last.
-    const tables = (results.length > 0 ? results : [null]).map((result, index, all) => ({
+    const tables = (results.length > 0 || latency ? (results.length > 0 ? results : [null]) : []).map((result, index, all) => ({
       events: result?.events ?? null,
       catalog: result?.catalog ?? null,
       rows: [
@@ -592,6 +652,11 @@ async function main(): Promise<number> {
           : 'Scale: how throughput and memory change with size';
       console.log(`\n${renderScaleTable(title, columns, scaleLines(results), options.scale === 'catalog' ? 'max/min' : 'last/previous')}`);
     }
+    const httpTable = http ? httpRows(http) : null;
+    if (http && httpTable) {
+      const title = `HTTP: shopctl serve on 127.0.0.1 under autocannon (in the bench's process), ${http.settings.seconds} s per figure, ${http.products.toLocaleString('en-US')} products, ${http.customers.toLocaleString('en-US')} customers; ${where}`;
+      console.log(`${tables.length > 0 ? '\n' : ''}${renderHttpTable(title, httpTable)}`);
+    }
 
     if (options.save) {
       const file = await saveResult(repoRoot, date, rev.commit, {
@@ -608,10 +673,14 @@ async function main(): Promise<number> {
         tables,
         sizes: results,
         latency,
+        http: http && httpTable ? { ...http, rows: httpTable } : null,
         rssFloorBytes: rssFloor,
         baseline: baseline ? { ref: options.baseline, commit: baseline.commit, rssFloorBytes: rssFloorBefore } : null,
       });
       log(`saved ${path.relative(repoRoot, file)}`);
+    }
+    if (http && http.problems.length > 0) {
+      throw new Error(`the HTTP part went wrong under load:\n${http.problems.map((problem) => `  ${problem}`).join('\n')}`);
     }
     return 0;
   } finally {
