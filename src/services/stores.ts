@@ -126,7 +126,7 @@ export async function storesView(context: Context, now = new Date()): Promise<St
   for (const { _id, lastHeartbeat } of heard) {
     const row = rowOf(_id);
     const freshness = freshnessOf(lastHeartbeat, now, rules.staleAfterMs);
-    Object.assign(row, { lastHeartbeat, ageMs: freshness.ageMs, freshness: freshness.state });
+    Object.assign(row, { lastHeartbeat: lastHeartbeat ?? null, ageMs: freshness.ageMs, freshness: freshness.state });
   }
   for (const line of lines) {
     const row = rowOf(line.store);
