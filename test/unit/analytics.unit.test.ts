@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { reservationEventId } from '../../src/domain/availability.js';
+import { capacityRows, lowRows, percentOf, positionRows, rangeRows } from '../../src/domain/analytics.js';
+import { availabilityRules, reservationEventId } from '../../src/domain/availability.js';
+import { createFaker, generateStore } from '../../src/domain/generators.js';
 import type { AnyDoc, CollectionName, DocsByCollection, PositionDoc, ProductDoc, StockDoc, StoreDoc } from '../../src/domain/documents.js';
-import { createEvent, stockKey, validateEvent, type ShopEvent } from '../../src/domain/events.js';
+import { createEvent, stockKey, storeDefinedData, validateEvent, type ShopEvent } from '../../src/domain/events.js';
 import { docKey, entriesOf, projectBatch, refsOf, Snapshot, type Outcome } from '../../src/domain/projector.js';
 import { routeOf } from '../../src/domain/routing.js';
 
@@ -246,5 +248,82 @@ describe('store capacity and location (shop.store.defined.v1)', () => {
     for (const data of [{ store: 'a' }, { store: 'a', lat: 91 }, { store: 'a', lon: -181 }, { store: 'a', capacity: 0 }, { store: 'a', capacity: 1.5 }, { store: 'a:b', capacity: 1 }, { store: 'a', city: ' x' }, { store: 'a', capacity: 1, extra: 1 }]) {
       expect(validateEvent(envelope(data)).ok, JSON.stringify(data)).toBe(false);
     }
+  });
+});
+
+describe('reading the aggregates (domain/analytics)', () => {
+  const rules = availabilityRules({ safetyMargin: { units: 1 }, staleAfterMs: 30_000 });
+  const now = new Date(T0 + 60_000);
+  const position = (sku: string, parts: Array<[string, number, number]>, maxOnHand: number): PositionDoc => ({
+    _id: sku,
+    _rev: 1,
+    sku,
+    onHand: parts.reduce((sum, [, level]) => sum + level, 0),
+    pending: parts.reduce((sum, [, , pending]) => sum + pending, 0),
+    maxOnHand,
+    parts: parts.map(([store, level, pending]) => ({ store, level, pending })),
+    updatedAt: at(0),
+  });
+
+  it('position: sums, available with each store\'s margin, range against the maximum, stale stores; most on hand first', () => {
+    const rows = positionRows(
+      [position('SKU-1', [['berlin', 10, 2], ['paris', 0, 0]], 1000), position('SKU-2', [['berlin', 50, 0]], 40)],
+      [{ _id: 'paris', lastHeartbeat: at(0) }, { _id: 'berlin', lastHeartbeat: at(59) }],
+      new Map([['SKU-1', 'Widget']]),
+      rules,
+      now,
+    );
+    expect(rows).toEqual([
+      // A maximum below the level (kept before this was): the level is the maximum.
+      { sku: 'SKU-2', name: null, onHand: 50, pending: 0, available: 49, maxOnHand: 50, rangePercent: 100, stores: 1, staleStores: 0 },
+      { sku: 'SKU-1', name: 'Widget', onHand: 10, pending: 2, available: 7, maxOnHand: 1000, rangePercent: 1, stores: 2, staleStores: 1 },
+    ]);
+    expect(lowRows(rows, 10).map((row) => row.sku)).toEqual(['SKU-1']);
+    expect(lowRows(rows).map((row) => row.sku)).toEqual(['SKU-1', 'SKU-2']);
+  });
+
+  it('capacity: used against capacity, share of the chain, null where unknown; stores without stock listed at 0', () => {
+    const rows = capacityRows(
+      [{ store: 'berlin', level: 300 }, { store: 'berlin', level: 100 }, { store: 'online', level: 600 }],
+      [{ _id: 'berlin', capacity: 1000, lat: 52.5, lon: 13.4, city: 'Berlin' }, { _id: 'rome', capacity: 10, city: 'Rome' }],
+      rules,
+      now,
+    );
+    expect(rows).toEqual([
+      { store: 'berlin', city: 'Berlin', lat: 52.5, lon: 13.4, capacity: 1000, onHand: 400, usedPercent: 40, sharePercent: 40, freshness: 'unknown' },
+      { store: 'rome', city: 'Rome', lat: null, lon: null, capacity: 10, onHand: 0, usedPercent: 0, sharePercent: 0, freshness: 'unknown' },
+      { store: 'online', city: null, lat: null, lon: null, capacity: null, onHand: 600, usedPercent: null, sharePercent: 60, freshness: 'unknown' },
+    ]);
+    expect(capacityRows([], [], rules, now)).toEqual([]);
+  });
+
+  it('range: global and per store, lowest first, never-stocked last; --store keeps that store only', () => {
+    const positions = [position('SKU-1', [['berlin', 10, 0]], 1000)];
+    const levels = [
+      { store: 'berlin', sku: 'SKU-1', level: 10, maxLevel: 20 },
+      { store: 'paris', sku: 'SKU-1', level: 0, maxLevel: 0 },
+    ];
+    expect(rangeRows(positions, levels)).toEqual([
+      { sku: 'SKU-1', store: null, level: 10, maxLevel: 1000, percent: 1 },
+      { sku: 'SKU-1', store: 'berlin', level: 10, maxLevel: 20, percent: 50 },
+      { sku: 'SKU-1', store: 'paris', level: 0, maxLevel: 0, percent: null },
+    ]);
+    expect(rangeRows(positions, levels, 'paris')).toEqual([{ sku: 'SKU-1', store: 'paris', level: 0, maxLevel: 0, percent: null }]);
+    expect(percentOf(1, 3)).toBe(33.3);
+  });
+});
+
+describe('make stores (generateStore)', () => {
+  it('the same seed makes the same stores: ids and values; every one valid for its event schema', () => {
+    const make = (seed: number) => {
+      const faker = createFaker(seed);
+      const taken = new Set<string>();
+      return Array.from({ length: 20 }, () => generateStore(faker, taken));
+    };
+    expect(make(7)).toEqual(make(7));
+    expect(make(7)).not.toEqual(make(8));
+    const stores = make(7);
+    expect(new Set(stores.map((s) => s.store)).size).toBe(20);
+    for (const data of stores) expect(storeDefinedData.safeParse(data).success, JSON.stringify(data)).toBe(true);
   });
 });
