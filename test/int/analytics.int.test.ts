@@ -6,6 +6,7 @@ import { createEvent, stockKey, type ShopEvent } from '../../src/domain/events.j
 import { isRecorded } from '../../src/domain/projector.js';
 import { projectionOn } from '../../src/services/projection.js';
 import { connectTestMongo, testConfig, type TestMongo } from '../helpers/env.js';
+import { worlds, type World } from '../helpers/worlds.js';
 
 // The analytics the projection keeps incrementally (each stock level's running maximum, each
 // SKU's global position and its running maximum) equal a recount from scratch: 20,000 random
@@ -184,5 +185,37 @@ describe('analytics: incremental aggregates equal a recount from scratch', () =>
     const strip = (docs: ReadonlyArray<{ _id: string }>) => [...docs].sort((a, b) => (a._id < b._id ? -1 : 1));
     expect(strip(after.stock)).toEqual(strip(before.stock));
     expect(strip(after.positions)).toEqual(strip(before.positions));
+  });
+});
+
+describe('store definitions: --via db and --via kafka end in the same store documents', () => {
+  const { world, cleanUp } = worlds('analytics');
+  afterAll(cleanUp);
+
+  it('make stores, stores add and stores set through each path; report capacity agrees', async () => {
+    const ok = async (each: World, ...args: string[]) => {
+      const result = await each.cli(...args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      return result.stdout;
+    };
+    const run = async (via: 'db' | 'kafka') => {
+      const each = await world();
+      if (via === 'kafka') await ok(each, 'topics', 'create');
+      await ok(each, 'make', 'stores', '--count', '3', '--seed', '9', '--via', via);
+      await ok(each, 'stores', 'add', '--store', 'berlin', '--capacity', '5000', '--lat', '52.52', '--lon', '13.405', '--city', 'Berlin', '--via', via);
+      await ok(each, 'stores', 'set', '--store', 'berlin', '--capacity', '8000', '--via', via);
+      await ok(each, 'stock', 'receive', '--store', 'berlin', '--sku', 'SKU-CAP', '--quantity', '2000', '--via', via);
+      if (via === 'kafka') await ok(each, 'consume', '--until-idle', '3');
+      const stores = (await each.mongo.db.collection<{ _id: string }>('stores').find({}).sort({ _id: 1 }).toArray()).map((doc) =>
+        Object.fromEntries(Object.entries(doc).filter(([key]) => !['_intent', '_at', 'definedAt'].includes(key))),
+      );
+      return { stores, capacity: JSON.parse(await ok(each, 'report', 'capacity', '--json')) as unknown[] };
+    };
+    const db = await run('db');
+    const kafka = await run('kafka');
+    expect(db.stores).toHaveLength(4);
+    expect(db.stores.find((s) => s._id === 'berlin')).toMatchObject({ capacity: 8000, lat: 52.52, lon: 13.405, city: 'Berlin' });
+    expect(kafka).toEqual(db);
+    expect(db.capacity[0]).toMatchObject({ store: 'berlin', capacity: 8000, onHand: 2000, usedPercent: 25, sharePercent: 100 });
   });
 });
