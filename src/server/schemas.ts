@@ -303,7 +303,7 @@ export const lowQuery = z.object({
 export const topSellersQuery = z.object({
   window: z
     .string()
-    .regex(/^[0-9]{1,6}[smhdw]$/)
+    .regex(/^[0-9]{1,6}[smhdw]$/, 'a duration: a whole number and s, m, h, d or w (90s, 15m, 1h, 1d, 1w)')
     .optional()
     .openapi({ description: 'a duration back from now: 90s, 15m, 1h, 1d, 1w (default 1h)', example: '1h' }),
   top: queryInt(1, MAX_PAGE).optional().openapi({ description: `how many products (1-${MAX_PAGE}, default 10)` }),
