@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { isLocale, loadLocale } from '../services/locales.js';
-import { customerEvents, productEvents } from '../services/make.js';
+import { customerEvents, productEvents, storeEvents } from '../services/make.js';
 import { createRuntime } from '../services/runtime.js';
 import { LIMITS } from '../domain/limits.js';
 import { MAX_SEED } from '../domain/generators.js';
@@ -27,8 +27,16 @@ export const makeProductsOptionsSchema = z.object({
 });
 export type MakeProductsOptions = z.infer<typeof makeProductsOptionsSchema>;
 
+export const makeStoresOptionsSchema = z.object({
+  count: intField('--count', LIMITS.count).default(5),
+  via: viaField,
+  seed: seedField().optional(),
+  json: flagField,
+});
+export type MakeStoresOptions = z.infer<typeof makeStoresOptionsSchema>;
+
 export function makeCommand(): Command {
-  const make = new Command('make').description('generate customers or products with Faker');
+  const make = new Command('make').description('generate customers, products or stores with Faker');
 
   make
     .command('customers')
@@ -98,6 +106,28 @@ export function makeCommand(): Command {
             events: { written: summary.count, duplicates: summary.duplicates },
             stock: { store: defaultStore, quantity: stock },
           }),
+        });
+      }),
+    );
+
+  make
+    .command('stores')
+    .description('define Faker stores/warehouses: an id (WH-…), a capacity in units, a city with its latitude and longitude (`report capacity` shows them)')
+    .option('-n, --count <n>', withRange('how many (default 5)', LIMITS.count))
+    .addOption(viaOption())
+    .option('--seed <n>', withRange('same seed, same stores (ids and values) and the same event ids', { min: 0, max: MAX_SEED }))
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', examples('shopctl make stores --count 5 --seed 7', 'shopctl make stores --count 20 --via kafka'))
+    .action(
+      run(makeStoresOptionsSchema, async (context, options) => {
+        const runtime = createRuntime(options.seed ?? context.config.generate.seed);
+        return writeEvents(context, {
+          what: 'stores',
+          via: options.via,
+          total: options.count,
+          chunks: storeEvents(runtime, options.count),
+          json: options.json,
+          repeatable: runtime.seeded,
         });
       }),
     );

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { CollectionName, CustomerDoc, DocsByCollection, JournalEntry, ProductDoc, PurchaseDoc, StockDoc } from '../domain/documents.js';
+import type { CollectionName, CustomerDoc, DocsByCollection, JournalEntry, PositionDoc, ProductDoc, PurchaseDoc, StockDoc } from '../domain/documents.js';
 import { serverTraits, type ServerTraits } from './client.js';
 
 /** The journal: one entry per applied event that creates no document of its own. */
@@ -21,6 +21,8 @@ export const COLLECTIONS = {
   journal: JOURNAL,
   reservations: 'reservations',
   stores: 'stores',
+  /** One per SKU: its global position, kept by the projection (domain/documents PositionDoc). */
+  positions: 'positions',
   outbox: OUTBOX,
 } as const;
 
@@ -30,6 +32,7 @@ export const productsOf = (db: Db): Collection<ProductDoc> => db.collection<Prod
 export const purchasesOf = (db: Db): Collection<PurchaseDoc> => db.collection<PurchaseDoc>(COLLECTIONS.purchases);
 export const stockOf = (db: Db): Collection<StockDoc> => db.collection<StockDoc>(COLLECTIONS.stock);
 export const journalOf = (db: Db): Collection<JournalEntry> => db.collection<JournalEntry>(COLLECTIONS.journal);
+export const positionsOf = (db: Db): Collection<PositionDoc> => db.collection<PositionDoc>(COLLECTIONS.positions);
 
 export function collectionOf<C extends CollectionName>(db: Db, name: C): Collection<DocsByCollection[C]> {
   return db.collection<DocsByCollection[C]>(name);

@@ -59,6 +59,39 @@ export interface StockDoc extends DocMeta {
   sold?: Sales;
   /** Units held by open (confirmed) reservations: not promised to anyone else. */
   pending?: number;
+  /**
+   * The highest level this store and SKU ever had, kept by the same evolve that changes `level`
+   * (so applied effectively once with it). Absent on documents written before it was kept: read
+   * as max(level, maxLevel) (see maxLevelOf).
+   */
+  maxLevel?: number;
+}
+
+/** The running maximum of a stock document, for documents written before it was kept too. */
+export const maxLevelOf = (doc: Pick<StockDoc, 'level' | 'maxLevel'>): number => Math.max(doc.level, doc.maxLevel ?? 0);
+
+/** One store's part of a SKU's position: its stock document's level and holds, as last applied. */
+export interface PositionPart {
+  store: string;
+  level: number;
+  pending: number;
+}
+
+// The global position of one SKU (_id: the SKU), kept by the projection: changed in the same
+// write as the stock document whose level or holds changed (so effectively once with it, under
+// the same leases and intent). Each store's part is its absolute level and holds (not a delta), so
+// a part is always what its stock document says once that document has changed since this was
+// kept; the sums are over the parts, and `maxOnHand` is the running maximum of `onHand` as the
+// projection applied the events (events of different stores interleave in the order they were
+// applied: see docs/analytics.md).
+export interface PositionDoc extends DocMeta {
+  sku: string;
+  onHand: number;
+  pending: number;
+  maxOnHand: number;
+  /** By store id (an array: a store id may contain '.', which a document key may not). */
+  parts: PositionPart[];
+  updatedAt: string;
 }
 
 export const reservationStatuses = ['confirmed', 'rejected', 'fulfilled', 'failed', 'cancelled', 'expired'] as const;
@@ -86,8 +119,16 @@ export interface ReservationDoc extends DocMeta {
 
 // A store as the central view knows it: its last heartbeat (the store's clock). A store that has
 // never sent one is not watched: its freshness is unknown, not stale.
+// Its capacity (units) and location come from `shop.store.defined.v1` (`stores add|set`); a store
+// that was never defined has none (null where shown), one that never heartbeat no lastHeartbeat.
 export interface StoreDoc extends DocMeta {
-  lastHeartbeat: string;
+  lastHeartbeat?: string;
+  capacity?: number;
+  lat?: number;
+  lon?: number;
+  city?: string;
+  /** The event time of the last definition applied. */
+  definedAt?: string;
 }
 
 // Created once by its event (the _id is the event id) and never changed. A purchase is its own
@@ -136,7 +177,7 @@ export interface StockEffect {
 }
 
 /** Collections whose documents evolve with events (read, changed, written back conditionally). */
-export const collectionNames = ['customers', 'products', 'stock', 'reservations', 'stores'] as const;
+export const collectionNames = ['customers', 'products', 'stock', 'reservations', 'stores', 'positions'] as const;
 export type CollectionName = (typeof collectionNames)[number];
 
 export interface DocsByCollection {
@@ -145,6 +186,7 @@ export interface DocsByCollection {
   stock: StockDoc;
   reservations: ReservationDoc;
   stores: StoreDoc;
+  positions: PositionDoc;
 }
 
 export type AnyDoc = DocsByCollection[CollectionName];

@@ -147,6 +147,30 @@ export const reservationDecidedData = z
 
 export const storeHeartbeatData = z.object({ store: storeIdSchema }).strict();
 
+// A store's (or warehouse's) capacity in units and its location: `stores add` sends every field,
+// `stores set` those it changes (at least one). Applied to the store document field by field, in
+// the order of the store's key on the inventory topic (with its heartbeats).
+export const MAX_CAPACITY = 1_000_000_000_000;
+export const MAX_CITY_LENGTH = 200;
+export const storeDefinedData = z
+  .object({
+    store: storeIdSchema,
+    capacity: z.number().int().positive().max(MAX_CAPACITY).optional(),
+    lat: z.number().min(-90).max(90).optional(),
+    lon: z.number().min(-180).max(180).optional(),
+    city: z
+      .string()
+      .min(1)
+      .max(MAX_CITY_LENGTH)
+      // eslint-disable-next-line no-control-regex
+      .regex(/^(?!\s)[^\u0000-\u001f\u007f-\u009f]*(?<!\s)$/, 'a city has no control characters or surrounding spaces')
+      .optional(),
+  })
+  .strict()
+  .refine((data) => data.capacity !== undefined || data.lat !== undefined || data.lon !== undefined || data.city !== undefined, {
+    message: 'a store definition names at least one of capacity, lat, lon, city',
+  });
+
 // Every event type shopctl knows, with the schema of its data. The version suffix lets a
 // consumer upgrade an older shape when reading.
 export const eventDataSchemas = {
@@ -162,6 +186,7 @@ export const eventDataSchemas = {
   'shop.reservation.cancelled.v1': reservationCancelledData,
   'shop.reservation.expired.v1': reservationExpiredData,
   'shop.store.heartbeat.v1': storeHeartbeatData,
+  'shop.store.defined.v1': storeDefinedData,
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;
@@ -204,7 +229,8 @@ export type ReservationExpired = Envelope<'shop.reservation.expired.v1'>;
 export type ReservationStep = ReservationFulfilled | ReservationCancelled | ReservationExpired;
 export type ReservationEvent = ReservationRequested | ReservationDecided | ReservationStep;
 export type StoreHeartbeat = Envelope<'shop.store.heartbeat.v1'>;
-export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade | StockEvent | ReservationEvent | StoreHeartbeat;
+export type StoreDefined = Envelope<'shop.store.defined.v1'>;
+export type ShopEvent = CustomerRegistered | ProductAdded | PurchaseMade | StockEvent | ReservationEvent | StoreHeartbeat | StoreDefined;
 
 export type ValidationResult =
   | { ok: true; event: ShopEvent }
@@ -305,6 +331,7 @@ function subjectOf(type: EventType, data: ShopEvent['data']): string {
     case 'shop.reservation.expired.v1':
       return `reservation/${(data as ReservationEvent['data']).reservationId}`;
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
       return `store/${(data as StoreHeartbeat['data']).store}`;
     default: {
       const unreachable: never = type;

@@ -1,12 +1,13 @@
 import type { Faker, LocaleDefinition } from '@faker-js/faker';
 import { faker as english } from '@faker-js/faker/locale/en';
 import type { z } from 'zod';
-import type { customerRegisteredData, productAddedData, purchaseMadeData } from './events.js';
+import type { customerRegisteredData, productAddedData, purchaseMadeData, storeDefinedData } from './events.js';
 import type { Money } from './money.js';
 
 export type CustomerData = z.infer<typeof customerRegisteredData>;
 export type ProductData = z.infer<typeof productAddedData>;
 export type PurchaseData = z.infer<typeof purchaseMadeData>;
+export type StoreData = z.infer<typeof storeDefinedData>;
 
 /** A Faker locale by name, with its definitions (English fills what a locale lacks). */
 export interface Locale {
@@ -63,6 +64,26 @@ export function generateProduct(faker: Faker, currency: string, taken: Set<strin
     name: faker.commerce.productName(),
     category: faker.commerce.department(),
     price: { amount: faker.number.int({ min: 99, max: 99_999 }), currency },
+  };
+}
+
+/**
+ * A store or warehouse with every field: an id (`WH-` and 6 letters or digits, unique within
+ * `taken`), a capacity in units (10,000 to 500,000, in thousands), and a city with its latitude
+ * and longitude (4 decimals). Deterministic for a seeded faker.
+ */
+export function generateStore(faker: Faker, taken: Set<string>): Required<StoreData> {
+  let store: string;
+  do {
+    store = `WH-${faker.string.alphanumeric({ length: 6, casing: 'upper' })}`;
+  } while (taken.has(store));
+  taken.add(store);
+  return {
+    store,
+    capacity: faker.number.int({ min: 10, max: 500 }) * 1000,
+    lat: faker.location.latitude({ precision: 4 }),
+    lon: faker.location.longitude({ precision: 4 }),
+    city: faker.location.city(),
   };
 }
 

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { availableToPromise, DEFAULT_RULES, freshnessOf, formatDuration, instantOf, marginUnits, reservationEventId, type AvailabilityRules } from './availability.js';
+import { maxLevelOf } from './documents.js';
 import type {
   AnyDoc,
   CollectionName,
   CustomerDoc,
   DocsByCollection,
+  PositionDoc,
   JournalEntry,
   ProductDoc,
   PurchaseDoc,
@@ -14,7 +16,7 @@ import type {
   StockDoc,
   StockEffect,
 } from './documents.js';
-import { stockKey, type ReservationDecided, type ReservationEvent, type ReservationRequested, type ReservationStep, type ShopEvent, type StockEvent, type StoreHeartbeat } from './events.js';
+import { stockKey, type ReservationDecided, type ReservationEvent, type ReservationRequested, type ReservationStep, type ShopEvent, type StockEvent, type StoreDefined, type StoreHeartbeat } from './events.js';
 import { multiply } from './money.js';
 
 // The projection as pure functions: which documents an event touches, whether it may be applied,
@@ -118,6 +120,7 @@ export function refsOf(event: ShopEvent): DocRef[] {
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
     case 'shop.customer.registered.v1':
     case 'shop.product.added.v1':
     case 'shop.stock.received.v1':
@@ -147,7 +150,10 @@ export function writesOf(event: ShopEvent): DocRef[] {
     case 'shop.stock.received.v1':
     case 'shop.stock.sold.v1':
     case 'shop.stock.counted.v1':
-      return [{ collection: 'stock', id: stockKey(event.data.store, event.data.sku) }];
+      return [
+        { collection: 'stock', id: stockKey(event.data.store, event.data.sku) },
+        { collection: 'positions', id: event.data.sku },
+      ];
     case 'shop.reservation.requested.v1':
     case 'shop.reservation.decided.v1':
     case 'shop.reservation.fulfilled.v1':
@@ -156,8 +162,10 @@ export function writesOf(event: ShopEvent): DocRef[] {
       return [
         { collection: 'reservations', id: event.data.reservationId },
         { collection: 'stock', id: stockKey(event.data.store, event.data.sku) },
+        { collection: 'positions', id: event.data.sku },
       ];
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
       return [{ collection: 'stores', id: event.data.store }];
     default:
       return assertNever(event);
@@ -222,12 +230,85 @@ export function projectBatch(
     const rejection = decide(event, snapshot);
     if (rejection) return rejection;
     seen.set(event.id, fingerprint);
-    if (isReservationEvent(event)) return applyReservation(event, snapshot, rules);
-    if (event.type === 'shop.store.heartbeat.v1') return applyHeartbeat(event, snapshot) ? { status: 'applied' } : { status: 'applied', unchanged: true };
-    for (const ref of writesOf(event)) applyTo(ref, event, snapshot);
-    const stock = stockEffect(event, snapshot);
-    return stock ? { status: 'applied', stock } : { status: 'applied' };
+    // The SKU's position follows its stock document when this event changed it (its level or
+    // holds), in the same fold: so in the same write, effectively once with it.
+    const stocked = stockRefOf(event);
+    const before = stocked ? snapshot.get('stock', stockKey(stocked.store, stocked.sku)) : null;
+    const outcome = applyEvent(event, snapshot, rules);
+    if (stocked && snapshot.get('stock', stockKey(stocked.store, stocked.sku)) !== before) syncPosition(snapshot, stocked.store, stocked.sku, event.time);
+    return outcome;
   });
+}
+
+function applyEvent(event: ShopEvent, snapshot: Snapshot, rules: AvailabilityRules): Outcome {
+  if (isReservationEvent(event)) return applyReservation(event, snapshot, rules);
+  if (event.type === 'shop.store.heartbeat.v1') return applyHeartbeat(event, snapshot) ? { status: 'applied' } : { status: 'applied', unchanged: true };
+  if (event.type === 'shop.store.defined.v1') {
+    applyStoreDefinition(event, snapshot);
+    return { status: 'applied' };
+  }
+  for (const ref of writesOf(event)) applyTo(ref, event, snapshot);
+  const stock = stockEffect(event, snapshot);
+  return stock ? { status: 'applied', stock } : { status: 'applied' };
+}
+
+/** The store and SKU whose stock document an event may change (its level or its holds). */
+function stockRefOf(event: ShopEvent): { store: string; sku: string } | null {
+  switch (event.type) {
+    case 'shop.purchase.made.v1':
+    case 'shop.stock.received.v1':
+    case 'shop.stock.sold.v1':
+    case 'shop.stock.counted.v1':
+    case 'shop.reservation.requested.v1':
+    case 'shop.reservation.decided.v1':
+    case 'shop.reservation.fulfilled.v1':
+    case 'shop.reservation.cancelled.v1':
+    case 'shop.reservation.expired.v1':
+      return { store: event.data.store, sku: event.data.sku };
+    case 'shop.customer.registered.v1':
+    case 'shop.product.added.v1':
+    case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
+      return null;
+    default:
+      return assertNever(event);
+  }
+}
+
+/**
+ * Brings the SKU's position in line with one store's stock document as it now stands: that
+ * store's part is set to its level and holds (absolute values, so a document written before
+ * positions were kept joins the sums with all it has), the sums follow, and the running maximum
+ * of the summed on-hand takes the new sum. Nothing changes (no write) when the part is as it was.
+ */
+export function syncPosition(snapshot: Snapshot, store: string, sku: string, time: string): void {
+  const stock = snapshot.get('stock', stockKey(store, sku));
+  if (!stock) return;
+  const current = snapshot.get('positions', sku);
+  const part = { store, level: stock.level, pending: stock.pending ?? 0 };
+  const before = current?.parts.find((p) => p.store === store);
+  if (before && before.level === part.level && before.pending === part.pending) return;
+  const parts = current ? current.parts.filter((p) => p.store !== store) : [];
+  parts.push(part);
+  parts.sort((a, b) => (a.store < b.store ? -1 : a.store > b.store ? 1 : 0));
+  snapshot.set('positions', evolvePosition(current, sku, parts, time));
+}
+
+/** A SKU's position with these parts: the sums over them, the running maximum, one more revision. */
+export function evolvePosition(current: PositionDoc | null, sku: string, parts: PositionDoc['parts'], time: string): PositionDoc {
+  const onHand = parts.reduce((sum, p) => sum + p.level, 0);
+  const pending = parts.reduce((sum, p) => sum + p.pending, 0);
+  return {
+    ...(current ?? {}),
+    _id: sku,
+    _rev: (current?._rev ?? 0) + 1,
+    sku,
+    onHand,
+    pending,
+    maxOnHand: Math.max(current?.maxOnHand ?? 0, onHand),
+    parts,
+    updatedAt: current && current.updatedAt > time ? current.updatedAt : time,
+  };
 }
 
 /** Where an applied event is journaled: in the document it creates (a purchase), else in the journal. */
@@ -253,7 +334,7 @@ export function entriesOf(inputs: readonly ProjectionInput[], outcomes: readonly
 }
 
 // What an applied event did to a stock level, for the journal (the stock history).
-function stockEffect(event: Exclude<ShopEvent, ReservationEvent | StoreHeartbeat>, snapshot: Snapshot): StockEffect | undefined {
+function stockEffect(event: Exclude<ShopEvent, ReservationEvent | StoreHeartbeat | StoreDefined>, snapshot: Snapshot): StockEffect | undefined {
   if (event.type === 'shop.customer.registered.v1' || event.type === 'shop.product.added.v1') return undefined;
   const { store, sku } = event.data;
   const level = snapshot.get('stock', stockKey(store, sku))?.level ?? 0;
@@ -285,6 +366,7 @@ function decide(event: ShopEvent, snapshot: Snapshot): Outcome | null {
     case 'shop.reservation.requested.v1':
     case 'shop.reservation.decided.v1':
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
       // A request is always applied: the store's decision (confirmed or rejected, with a reason)
       // is its effect, recorded in the reservation, not a refusal of the event.
       return null;
@@ -442,11 +524,21 @@ function withPending(stock: StockDoc, change: number, _time: string): StockDoc {
 }
 
 // The newest heartbeat is kept: an older one (a repeat, or one overtaken) changes nothing.
+// The rest of the store document (its capacity and location) is kept.
 function applyHeartbeat(event: StoreHeartbeat, snapshot: Snapshot): boolean {
   const current = snapshot.get('stores', event.data.store);
-  if (current && instantOf(current.lastHeartbeat) >= instantOf(event.time)) return false;
-  snapshot.set('stores', { _id: event.data.store, _rev: (current?._rev ?? 0) + 1, lastHeartbeat: event.time });
+  if (current?.lastHeartbeat !== undefined && instantOf(current.lastHeartbeat) >= instantOf(event.time)) return false;
+  snapshot.set('stores', { ...(current ?? {}), _id: event.data.store, _rev: (current?._rev ?? 0) + 1, lastHeartbeat: event.time });
   return true;
+}
+
+// A definition sets the fields it names and keeps the others (and the store's heartbeat).
+function applyStoreDefinition(event: StoreDefined, snapshot: Snapshot): void {
+  const current = snapshot.get('stores', event.data.store);
+  const { store, ...fields } = event.data;
+  const named = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+  const definedAt = current?.definedAt !== undefined && current.definedAt > event.time ? current.definedAt : event.time;
+  snapshot.set('stores', { ...(current ?? {}), ...named, _id: store, _rev: (current?._rev ?? 0) + 1, definedAt });
 }
 
 /**
@@ -529,7 +621,8 @@ function applyTo(ref: DocRef, event: ShopEvent, snapshot: Snapshot): void {
     }
     case 'reservations':
     case 'stores':
-      return; // their events are applied by applyReservation and applyHeartbeat
+    case 'positions':
+      return; // applied by applyReservation, applyHeartbeat, applyStoreDefinition and syncPosition
     default:
       assertNever(ref.collection);
   }
@@ -565,6 +658,7 @@ export function evolveCustomer(doc: CustomerDoc | null, event: ShopEvent): Custo
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
       return doc;
     default:
       return assertNever(event);
@@ -588,6 +682,7 @@ export function evolveProduct(doc: ProductDoc | null, event: ShopEvent): Product
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
       return doc;
     default:
       return assertNever(event);
@@ -604,6 +699,7 @@ export function evolveStock(doc: StockDoc | null, event: ShopEvent): StockDoc | 
     case 'shop.reservation.cancelled.v1':
     case 'shop.reservation.expired.v1':
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
       return doc;
     case 'shop.purchase.made.v1':
     case 'shop.stock.received.v1':
@@ -619,7 +715,9 @@ export function evolveStock(doc: StockDoc | null, event: ShopEvent): StockDoc | 
       };
       // The newest event time, not the last applied: a retried event may apply after a newer one.
       const updatedAt = current.updatedAt > event.time ? current.updatedAt : event.time;
-      const next: StockDoc = { ...current, level: nextLevel(current.level, event), updatedAt };
+      const level = nextLevel(current.level, event);
+      // The running maximum, in the same evolve as the level: applied once with it.
+      const next: StockDoc = { ...current, level, maxLevel: Math.max(maxLevelOf(current), level), updatedAt };
       if (event.type === 'shop.purchase.made.v1') {
         const line = multiply(event.data.unitPrice, event.data.quantity);
         const sold = current.sold ?? { quantity: 0, revenue: { amount: 0, currency: line.currency } };

@@ -26,6 +26,7 @@ export function routeOf(event: ShopEvent): Route {
     case 'shop.stock.counted.v1':
       return { stream: 'inventory', key: stockKey(event.data.store, event.data.sku) };
     case 'shop.store.heartbeat.v1':
+    case 'shop.store.defined.v1':
       return { stream: 'inventory', key: event.data.store };
     case 'shop.reservation.requested.v1':
     case 'shop.reservation.decided.v1':

@@ -11,6 +11,7 @@ import { context as eventContext } from '../services/make.js';
 import { listCustomers, listProducts, listPurchases, salesReport } from '../services/read.js';
 import { closeReservation, requestReservation, showReservation, type ReservationAnswer } from '../services/reservations.js';
 import { createRuntime } from '../services/runtime.js';
+import { capacityReport, lowReport, positionReport, rangeReport, topSellers } from '../services/analytics.js';
 import { availableStock, globalStock, type AvailableRow } from '../services/stock.js';
 import { answerJson, reservationJson } from '../ui/reservations.js';
 import { customerJson, globalJson, productJson, purchaseJson } from '../ui/rows.js';
@@ -254,6 +255,65 @@ export function routes(deps: RouteDeps): RouteSpec[] {
       query: s.globalQuery,
       responses: { 200: { description: 'by SKU', schema: z.array(s.globalRow) }, ...errors(400) },
       handler: async ({ query }) => ok((await globalStock(await db(), config, query.sku !== undefined ? { sku: query.sku } : {}, now())).map(globalJson)),
+    }),
+    // ---- analytics (kept by the projection; see docs/report.md) ----
+    route({
+      method: 'get',
+      path: '/analytics/position',
+      operationId: 'analyticsPosition',
+      summary: 'Global position per SKU, summed over stores: on hand, pending, available, the highest on hand ever and the range',
+      tag: 'analytics',
+      writes: false,
+      query: s.positionQuery,
+      responses: { 200: { description: 'most on hand first', schema: z.array(s.positionRow) }, ...errors(400) },
+      handler: async ({ query }) => ok(await positionReport(context, { sku: query.sku, top: query.top }, now())),
+    }),
+    route({
+      method: 'get',
+      path: '/analytics/capacity',
+      operationId: 'analyticsCapacity',
+      summary: "Per store: units on hand against its capacity, and its share of the chain's stock",
+      tag: 'analytics',
+      writes: false,
+      responses: { 200: { description: 'most used first', schema: z.array(s.capacityRow) } },
+      handler: async () => ok(await capacityReport(context, now())),
+    }),
+    route({
+      method: 'get',
+      path: '/analytics/range',
+      operationId: 'analyticsRange',
+      summary: 'Stock against its historical range: level as a percentage of the highest ever, globally (store null) and per store',
+      tag: 'analytics',
+      writes: false,
+      query: s.rangeQuery,
+      responses: { 200: { description: 'lowest first', schema: z.array(s.rangeRow) }, ...errors(400) },
+      handler: async ({ query }) => ok(await rangeReport(context, { lowest: query.lowest, store: query.store })),
+    }),
+    route({
+      method: 'get',
+      path: '/analytics/low',
+      operationId: 'analyticsLow',
+      summary: 'The SKUs with the least available summed over all stores, lowest first',
+      tag: 'analytics',
+      writes: false,
+      query: s.lowQuery,
+      responses: { 200: { description: 'lowest global available first', schema: z.array(s.positionRow) }, ...errors(400) },
+      handler: async ({ query }) => ok(await lowReport(context, { below: query.below ?? config.inventory.lowStockThreshold, limit: query.limit ?? 20 }, now())),
+    }),
+    route({
+      method: 'get',
+      path: '/analytics/top-sellers',
+      operationId: 'analyticsTopSellers',
+      summary: 'The best sellers over a window: units sold (purchases and store sales) and purchase revenue',
+      tag: 'analytics',
+      writes: false,
+      query: s.topSellersQuery,
+      responses: { 200: { description: 'most sold first', schema: z.array(s.salesRow) }, ...errors(400) },
+      handler: async ({ query }) => {
+        const rows = await topSellers(context, { window: query.window ?? '1h', top: query.top ?? 10 }, now());
+        if (!rows) throw new ApiError(400, 'invalid_request', `query.window: '${query.window ?? ''}' is not a duration`, [{ field: 'query.window', message: 'not a duration' }]);
+        return ok(rows.map((row) => ({ sku: row.sku, name: row.name, quantity: row.quantity, revenue: row.currency ? { amount: row.revenue, currency: row.currency } : null })));
+      },
     }),
     stockChange('receive', 'Goods received at a store: the level goes up'),
     stockChange('sell', 'A sale at the store: the level goes down, never below zero (422 insufficient_stock)'),

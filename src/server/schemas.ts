@@ -249,3 +249,62 @@ export const reservationAnswer = z
     eventId: z.string(),
   })
   .openapi('ReservationAnswer');
+
+// ---- analytics ---------------------------------------------------------------------------------
+
+const percent = z.number().min(0).nullable();
+export const positionQuery = z.object({
+  sku: sku.optional(),
+  top: queryInt(1, MAX_PAGE).optional().openapi({ description: `only the n SKUs with most on hand (1-${MAX_PAGE}; default: all)` }),
+});
+export const positionRow = z
+  .object({
+    sku: z.string(),
+    name: z.string().nullable(),
+    onHand: z.number().int(),
+    pending: z.number().int(),
+    available: z.number().int(),
+    maxOnHand: z.number().int().openapi({ description: 'the highest summed on-hand the projection ever applied' }),
+    rangePercent: percent.openapi({ description: 'onHand as a percentage of maxOnHand, one decimal; null: it never had any' }),
+    stores: z.number().int(),
+    staleStores: z.number().int(),
+  })
+  .openapi('Position');
+export const capacityRow = z
+  .object({
+    store: z.string(),
+    city: z.string().nullable(),
+    lat: z.number().nullable(),
+    lon: z.number().nullable(),
+    capacity: z.number().int().nullable().openapi({ description: 'units; null: never defined (`shopctl stores add`)' }),
+    onHand: z.number().int(),
+    usedPercent: percent.openapi({ description: 'onHand / capacity; null without a capacity' }),
+    sharePercent: percent.openapi({ description: "the store's share of the chain's units on hand" }),
+    freshness,
+  })
+  .openapi('Capacity');
+export const rangeQuery = z.object({
+  lowest: queryInt(1, MAX_PAGE).optional().openapi({ description: `only the n lowest (1-${MAX_PAGE}; default: all)` }),
+  store: store.optional().openapi({ description: "only this store's levels (no global rows)" }),
+});
+export const rangeRow = z
+  .object({
+    sku: z.string(),
+    store: z.string().nullable().openapi({ description: 'null: the global position, summed over stores' }),
+    level: z.number().int(),
+    maxLevel: z.number().int(),
+    percent: percent.openapi({ description: 'level as a percentage of maxLevel; null: it never had any' }),
+  })
+  .openapi('Range');
+export const lowQuery = z.object({
+  limit: queryInt(1, MAX_PAGE).optional().openapi({ description: `rows (1-${MAX_PAGE}, default 20)` }),
+  below: queryInt(0, LIMITS.level.max).optional().openapi({ description: 'only SKUs with at most this many available (default: inventory.lowStockThreshold)' }),
+});
+export const topSellersQuery = z.object({
+  window: z
+    .string()
+    .regex(/^[0-9]{1,6}[smhdw]$/, 'a duration: a whole number and s, m, h, d or w (90s, 15m, 1h, 1d, 1w)')
+    .optional()
+    .openapi({ description: 'a duration back from now: 90s, 15m, 1h, 1d, 1w (default 1h)', example: '1h' }),
+  top: queryInt(1, MAX_PAGE).optional().openapi({ description: `how many products (1-${MAX_PAGE}, default 10)` }),
+});

@@ -1,5 +1,5 @@
 import { createEvent, type ShopEvent } from '../domain/events.js';
-import { createFaker, generateCustomer, generateProduct, type Locale } from '../domain/generators.js';
+import { createFaker, generateCustomer, generateProduct, generateStore, type Locale } from '../domain/generators.js';
 import type { Runtime } from './runtime.js';
 
 /** Events are produced in chunks so that a million customers never sit in memory at once. */
@@ -42,6 +42,20 @@ export function* productEvents(runtime: Runtime, count: number, currency: string
         const received = { store: stock.store, sku: product.sku, quantity: stock.quantity };
         chunk.push(createEvent('shop.stock.received.v1', received, context(runtime, stockIds())));
       }
+    }
+    yield chunk;
+  }
+}
+
+/** Stores (warehouses) with capacity and location: one `shop.store.defined.v1` each. */
+export function* storeEvents(runtime: Runtime, count: number): Generator<ShopEvent[]> {
+  const faker = createFaker(runtime.seed);
+  const taken = new Set<string>();
+  const eventIds = runtime.ids('make stores');
+  for (let made = 0; made < count; made += MAKE_CHUNK) {
+    const chunk: ShopEvent[] = [];
+    for (let i = made; i < Math.min(count, made + MAKE_CHUNK); i += 1) {
+      chunk.push(createEvent('shop.store.defined.v1', generateStore(faker, taken), context(runtime, eventIds())));
     }
     yield chunk;
   }

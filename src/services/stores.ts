@@ -80,6 +80,21 @@ export async function sendHeartbeats(context: Context, run: HeartbeatRun): Promi
   };
 }
 
+export interface StoreDefinition {
+  store: string;
+  capacity?: number | undefined;
+  lat?: number | undefined;
+  lon?: number | undefined;
+  city?: string | undefined;
+}
+
+/** One `shop.store.defined.v1` with the fields given (at least one besides the store). */
+export function storeDefinitionEvent(definition: StoreDefinition) {
+  const runtime = createRuntime(null);
+  const data = Object.fromEntries(Object.entries(definition).filter(([, value]) => value !== undefined)) as StoreDefinition;
+  return createEvent('shop.store.defined.v1', data, eventContext(runtime, runtime.ids('stores define')()));
+}
+
 /** A row of `stores`. */
 export interface StoreRow {
   store: string;
@@ -95,6 +110,9 @@ export interface StoreRow {
   pending: number;
   /** The sum of its SKUs' available-to-promise (its safety margin applied to each). */
   available: number;
+  /** From its definition (`stores add|set`); null: never defined. */
+  capacity: number | null;
+  city: string | null;
 }
 
 export interface StoresView {
@@ -118,15 +136,15 @@ export async function storesView(context: Context, now = new Date()): Promise<St
   const rowOf = (store: string): StoreRow => {
     let row = rows.get(store);
     if (!row) {
-      row = { store, lastHeartbeat: null, ageMs: null, freshness: 'unknown', lastStockChange: null, skus: 0, onHand: 0, pending: 0, available: 0 };
+      row = { store, lastHeartbeat: null, ageMs: null, freshness: 'unknown', lastStockChange: null, skus: 0, onHand: 0, pending: 0, available: 0, capacity: null, city: null };
       rows.set(store, row);
     }
     return row;
   };
-  for (const { _id, lastHeartbeat } of heard) {
+  for (const { _id, lastHeartbeat, capacity, city } of heard) {
     const row = rowOf(_id);
     const freshness = freshnessOf(lastHeartbeat, now, rules.staleAfterMs);
-    Object.assign(row, { lastHeartbeat, ageMs: freshness.ageMs, freshness: freshness.state });
+    Object.assign(row, { lastHeartbeat: lastHeartbeat ?? null, ageMs: freshness.ageMs, freshness: freshness.state, capacity: capacity ?? null, city: city ?? null });
   }
   for (const line of lines) {
     const row = rowOf(line.store);

@@ -54,6 +54,8 @@ export function storeJson(row: StoresView['stores'][number]) {
     onHand: row.onHand,
     pending: row.pending,
     available: row.available,
+    capacity: row.capacity,
+    city: row.city,
   };
 }
 
@@ -75,8 +77,10 @@ export function printStores(output: Output, view: StoresView): void {
         { header: 'on hand', value: (r) => r.onHand, align: 'right' },
         { header: 'pending', value: (r) => r.pending, align: 'right' },
         { header: 'available', value: (r) => availableCell(r.available, r.freshness), align: 'right' },
+        { header: 'capacity', value: (r) => (r.capacity === null ? '-' : r.capacity), align: 'right' },
+        { header: 'city', value: (r) => r.city ?? '-' },
       ],
-      ['last stock change', 'last heartbeat', 'skus'],
+      ['city', 'capacity', 'last stock change', 'last heartbeat', 'skus'],
       output,
     ),
   );

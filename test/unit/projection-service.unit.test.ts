@@ -60,6 +60,10 @@ describe('projection service', () => {
     expect(store.intents.size).toBe(0);
     expect(store.docs.get('stock/online:A')).toMatchObject({ level: 7, sold: { quantity: 8, revenue: { amount: 2000, currency: 'EUR' } } });
     expect(store.docs.get('stock/rome:B')).toMatchObject({ level: 2, sold: { quantity: 1 } });
+    // The analytics kept in the same writes (so covered by the crash test below): 5, 3, 1, 11, 7.
+    expect(store.docs.get('stock/online:A')).toMatchObject({ maxLevel: 11 });
+    expect(store.docs.get('positions/A')).toMatchObject({ onHand: 7, pending: 0, maxOnHand: 11, parts: [{ store: 'online', level: 7, pending: 0 }] });
+    expect(store.docs.get('positions/B')).toMatchObject({ onHand: 2, maxOnHand: 3 });
   });
 
   it('the same events twice: the second time every applied one is a duplicate and nothing changes', async () => {

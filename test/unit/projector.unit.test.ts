@@ -72,8 +72,8 @@ describe('projector', () => {
       at(bought('c1', 'SKU-1', 3)),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['applied', 'applied']);
-    // A purchase writes one document only: the product is read, never written.
-    expect(changes.map((c) => c.collection)).toEqual(['stock']);
+    // A purchase writes its stock document and the SKU's position (in one intent): the product is read, never written.
+    expect(changes.map((c) => c.collection)).toEqual(['stock', 'positions']);
     const next = changes[0]!.doc as StockDoc;
     expect(next.level).toBe(5);
     expect(next.sold).toEqual({ quantity: 5, revenue: { amount: 1250, currency: 'EUR' } });
@@ -189,7 +189,7 @@ describe('projector', () => {
     it('keeps stores apart', () => {
       const { outcomes, changes } = given({ stock: [stockOf('SKU-3', 5, 'berlin')] }, [at(sold('SKU-3', 2, 'berlin')), at(sold('SKU-3', 2, 'paris'))]);
       expect(outcomes.map((o) => o.status)).toEqual(['applied', 'rejected']);
-      expect(changes.map((c) => c.doc._id)).toEqual(['berlin:SKU-3']);
+      expect(changes.map((c) => `${c.collection}/${c.doc._id}`)).toEqual(['stock/berlin:SKU-3', 'positions/SKU-3']);
     });
 
     it('a purchase takes stock from its store and is refused when there is not enough', () => {
