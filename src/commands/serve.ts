@@ -10,6 +10,7 @@ import { startConsuming, type Consuming } from '../services/consume.js';
 import { createFeed } from '../services/feed.js';
 import { checkHealth } from '../services/health.js';
 import { currentStock } from '../services/stock.js';
+import { consumerLag } from '../services/topics.js';
 import { observedWriter, type EventWriter } from '../services/writer.js';
 import { examples, flagField, intField, run, viaField, viaOption } from './shared.js';
 
@@ -68,9 +69,13 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
   const tokenReads = options.tokenReads || config.serve.tokenReads;
   if (tokenReads && token === null) throw new UsageError('--token-reads needs a token: give --token, serve.token or SHOPCTL_SERVE_TOKEN');
   const log = createLogger('shopctl', levelFrom(process.env.SHOPCTL_LOG) ?? 'info').namespace('http');
+  const groupId = options.group === undefined ? config.kafka.groupId : config.namespace === null ? options.group : `${config.namespace}.${options.group}`;
+  // With --consume, the stream's stats carry the group's lag (from Kafka; no database read).
+  const lag = options.consume ? consumerLag(context, groupId) : null;
   const feed = createFeed({
     levels: async () => currentStock((await context.database()).db, config),
-    onError: (error) => log.warn('alert check failed', { error: error instanceof Error ? error.message : String(error) }),
+    ...(lag ? { lag: () => lag.lag() } : {}),
+    onError: (error) => log.warn('a check for the live stream failed', { error: error instanceof Error ? error.message : String(error) }),
   });
   // Every write this server makes through the projection is streamed on /events as applied.
   const writers = new Map<'db' | 'kafka', EventWriter>();
@@ -123,7 +128,6 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
       if (!reach.reachable) output.warn(`${name} does not answer (${reach.error ?? 'unreachable'}): requests that need it get 503 until it does`);
     }
     if (options.consume) {
-      const groupId = options.group === undefined ? config.kafka.groupId : config.namespace === null ? options.group : `${config.namespace}.${options.group}`;
       consuming = await startConsuming(context, { groupId, fromBeginning: false, onApplied: (events) => feed.applied(events) });
       output.data(`  projecting Kafka events as group '${groupId}'`);
     }
@@ -136,6 +140,7 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
   } finally {
     await app.close();
     feed.close();
+    await lag?.close();
     if (consuming) {
       await consuming.stop();
       const totals = await consuming.done;

@@ -161,7 +161,7 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     operationId: 'events',
     summary: 'Server-Sent Events: the events this server applies (its --via db writes; with --consume, what it projects from Kafka), one message per batch, and alert changes',
     description:
-      'Messages: `event: applied` with `{ at, count, byType, events (the first 100), truncated }`; `event: alerts` with `{ at, raised, cleared }`; a comment every 15 s keeps the connection open.',
+      'Messages: `event: applied` with `{ at, count, byType, events (the first 100), truncated }`; `event: alerts` with `{ at, raised, cleared, snapshot }` (first a snapshot of the open alerts, then changes); `event: stats` about once a second with `{ at, eventsPerSecond, windowSeconds, applied, lag }` (lag: the consumer group\'s, with --consume); a comment every 15 s keeps the connection open.',
     tag: 'service',
     writes: false,
     responses: { 200: { description: 'a stream that stays open', schema: z.string(), contentType: 'text/event-stream' } },

@@ -8,7 +8,7 @@ import { buildServer, formValues } from '../../src/server/app.js';
 import { toErrorAnswer } from '../../src/server/errors.js';
 import * as schemas from '../../src/server/schemas.js';
 import type { Context } from '../../src/services/context.js';
-import { createFeed, EVENTS_PER_MESSAGE, type FeedMessage } from '../../src/services/feed.js';
+import { createFeed, createRate, EVENTS_PER_MESSAGE, type FeedMessage } from '../../src/services/feed.js';
 import { groupCommit, observedWriter, type WriteOutcome } from '../../src/services/writer.js';
 
 // The HTTP layer without services: routing, the error shape, auth, validation, limits and the
@@ -262,13 +262,19 @@ describe('the live feed', () => {
     expect((got[0] as { events: unknown[] }).events).toHaveLength(EVENTS_PER_MESSAGE);
   });
 
-  it('raises and clears alerts after events that move levels, not for what was raised before it listened', async () => {
+  it('tells a new listener the open alerts first, then raises and clears them after events that move levels', async () => {
     let level = 2;
     const feed = createFeed({ levels: () => Promise.resolve([{ store: 's', sku: 'SKU-1', level, threshold: 5 }]), alertsEveryMs: 5 });
     const got: FeedMessage[] = [];
     feed.subscribe((message) => got.push(message));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(got.filter((message) => message.kind === 'alerts')).toEqual([]);
+    expect(got.filter((message) => message.kind === 'alerts')).toMatchObject([{ snapshot: true, raised: [{ kind: 'low_stock', level: 2 }], cleared: [] }]);
+    // A second listener gets the snapshot at once, from what the first check learnt.
+    const second: FeedMessage[] = [];
+    const stopSecond = feed.subscribe((message) => second.push(message));
+    expect(second).toMatchObject([{ kind: 'alerts', snapshot: true, raised: [{ key: 's:SKU-1' }] }]);
+    stopSecond();
+    got.length = 0;
     level = 0;
     feed.applied([event(1)]);
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -280,7 +286,43 @@ describe('the live feed', () => {
     feed.close();
     const alerts = got.filter((message) => message.kind === 'alerts');
     expect(alerts).toHaveLength(2);
-    expect(alerts[0]).toMatchObject({ raised: [{ kind: 'out_of_stock', level: 0 }], cleared: [] });
-    expect(alerts[1]).toMatchObject({ raised: [], cleared: [{ key: 's:SKU-1', level: 50 }] });
+    expect(alerts[0]).toMatchObject({ snapshot: false, raised: [{ kind: 'out_of_stock', level: 0 }], cleared: [] });
+    expect(alerts[1]).toMatchObject({ snapshot: false, raised: [], cleared: [{ key: 's:SKU-1', level: 50 }] });
+  });
+
+  it('averages the events applied over the last whole seconds', () => {
+    const rate = createRate(5);
+    rate.add(10, 1_000);
+    rate.add(15, 3_500);
+    rate.add(99, 6_200); // the current second: still filling, not counted
+    expect(rate.perSecond(6_900)).toBe(5);
+    expect(rate.perSecond(20_000)).toBe(0);
+    expect(rate.total()).toBe(124);
+  });
+
+  it('sends stats about once a second while someone listens, with the lag Kafka said', async () => {
+    let asked = 0;
+    const feed = createFeed({
+      levels: () => Promise.resolve([]),
+      statsEveryMs: 10,
+      lag: () => {
+        asked += 1;
+        return Promise.resolve(42);
+      },
+    });
+    const got: FeedMessage[] = [];
+    const stop = feed.subscribe((message) => got.push(message));
+    feed.applied([event(1), event(2)]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    stop();
+    const before = asked;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    feed.close();
+    const stats = got.filter((message) => message.kind === 'stats');
+    expect(stats.length).toBeGreaterThanOrEqual(2);
+    expect(stats[0]).toMatchObject({ applied: 2, lag: null, windowSeconds: 5 });
+    expect(stats.at(-1)).toMatchObject({ lag: 42 });
+    // Nobody listens: no more stats, no more questions to Kafka.
+    expect(asked).toBe(before);
   });
 });
