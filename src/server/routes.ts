@@ -11,7 +11,7 @@ import { context as eventContext } from '../services/make.js';
 import { listCustomers, listProducts, listPurchases, salesReport } from '../services/read.js';
 import { closeReservation, requestReservation, showReservation, type ReservationAnswer } from '../services/reservations.js';
 import { createRuntime } from '../services/runtime.js';
-import { availableStock, globalStock, type AvailableRow } from '../services/stock.js';
+import { availableStock, globalStock, stockHistory, type AvailableRow } from '../services/stock.js';
 import { answerJson, reservationJson } from '../ui/reservations.js';
 import { customerJson, globalJson, productJson, purchaseJson } from '../ui/rows.js';
 import { ApiError } from './errors.js';
@@ -237,6 +237,20 @@ export function routes(deps: RouteDeps): RouteSpec[] {
       query: s.globalQuery,
       responses: { 200: { description: 'by SKU', schema: z.array(s.globalRow) }, ...errors(400) },
       handler: async ({ query }) => ok((await globalStock(await db(), config, query.sku !== undefined ? { sku: query.sku } : {}, now())).map(globalJson)),
+    }),
+    route({
+      method: 'get',
+      path: '/stock/history',
+      operationId: 'stockHistory',
+      summary: 'The journal of one SKU (at one store, or all): each applied change with its time, type and the level it left, as `shopctl history`',
+      tag: 'stock',
+      writes: false,
+      query: s.historyQuery,
+      responses: { 200: { description: 'in event time order', schema: s.historyAnswer }, ...errors(400) },
+      handler: async ({ query }) => {
+        const all = await stockHistory(await db(), query.sku, query.store);
+        return ok({ items: all.slice(Math.max(0, all.length - (query.limit ?? 100))), total: all.length });
+      },
     }),
     stockChange('receive', 'Goods received at a store: the level goes up'),
     stockChange('sell', 'A sale at the store: the level goes down, never below zero (422 insufficient_stock)'),
