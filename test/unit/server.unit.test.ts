@@ -1,3 +1,7 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defaultConfig } from '../../src/config/schema.js';
@@ -21,7 +25,7 @@ const unreachable = (): never => {
 };
 const context = { config: defaultConfig, loaded: {} as never, output: {} as never, kafka: unreachable, database: unreachable, writer: unreachable, close: () => Promise.resolve() } as unknown as Context;
 
-async function server(options: { token?: string; tokenReads?: boolean; bodyLimitBytes?: number } = {}) {
+async function server(options: { token?: string; tokenReads?: boolean; bodyLimitBytes?: number; assetsDir?: string | null } = {}) {
   const lines: string[] = [];
   const app = await buildServer({
     context,
@@ -33,6 +37,7 @@ async function server(options: { token?: string; tokenReads?: boolean; bodyLimit
     requestTimeoutMs: 5_000,
     log: createLogger('test', 'info', (line) => lines.push(line)),
     feed: createFeed({ levels: () => Promise.resolve([]) }),
+    assetsDir: options.assetsDir === undefined ? null : options.assetsDir,
   });
   return { app, lines };
 }
@@ -324,5 +329,58 @@ describe('the live feed', () => {
     expect(stats.at(-1)).toMatchObject({ lag: 42 });
     // Nobody listens: no more stats, no more questions to Kafka.
     expect(asked).toBe(before);
+  });
+});
+
+describe('serve: the dashboard', () => {
+  const built = (): string => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shopctl-web-'));
+    mkdirSync(path.join(dir, 'assets'));
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>dash</title><script type="module" src="/assets/index-abc123.js"></script>');
+    writeFileSync(path.join(dir, 'assets', 'index-abc123.js'), `console.log(${JSON.stringify('x'.repeat(2000))});`);
+    return dir;
+  };
+
+  it('serves the built files at / and their own paths, compressed, cached by name, with a strict page policy', async () => {
+    const dir = built();
+    try {
+      const { app } = await server({ assetsDir: dir });
+      const page = await app.inject({ method: 'GET', url: '/' });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.headers['cache-control']).toBe('no-cache');
+      expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(page.body).toContain('<title>dash</title>');
+      expect((await app.inject({ method: 'HEAD', url: '/index.html' })).statusCode).toBe(200);
+      const script = await app.inject({ method: 'GET', url: '/assets/index-abc123.js', headers: { 'accept-encoding': 'gzip, br' } });
+      expect(script.statusCode).toBe(200);
+      expect(script.headers['content-encoding']).toBe('gzip');
+      expect(script.headers['cache-control']).toContain('immutable');
+      expect(gunzipSync(script.rawPayload).toString()).toContain('console.log');
+      // Not the API: not in its document; an unknown path is still its JSON 404, a wrong method 405.
+      const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, unknown> }>();
+      expect(Object.keys(document.paths).filter((key) => key === '/' || key.startsWith('/assets') || key.endsWith('.html'))).toEqual([]);
+      const missing = await app.inject({ method: 'GET', url: '/assets/nope.js' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().error.code).toBe('not_found');
+      const wrong = await app.inject({ method: 'POST', url: '/' });
+      expect(wrong.statusCode).toBe(405);
+      expect(wrong.headers.allow).toBe('GET, HEAD');
+      expect((await app.inject({ method: 'GET', url: '/../package.json' })).statusCode).toBe(404);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says how to build it when it is not built', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shopctl-web-'));
+    try {
+      const { app } = await server({ assetsDir: dir });
+      const page = await app.inject({ method: 'GET', url: '/' });
+      expect(page.statusCode).toBe(404);
+      expect(page.json().error.message).toMatch(/npm run build/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
