@@ -4,6 +4,8 @@ import 'uplot/dist/uPlot.min.css';
 // Time series with uPlot: a canvas chart of ~50 kB that draws thousands of points in a few
 // milliseconds; it takes columns (times, then one array per series) and redraws on setData.
 
+const stepped = uPlot.paths.stepped?.({ align: 1 });
+
 const css = (name: string, fallback: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
 export interface Series {
@@ -11,6 +13,8 @@ export interface Series {
   colour: string;
   /** Right-hand axis (a second unit). */
   right?: boolean;
+  /** A level that holds until the next change (stock): drawn as steps. */
+  stepped?: boolean;
 }
 
 export interface TimeChart {
@@ -35,7 +39,7 @@ export function timeChart(into: HTMLElement, series: readonly Series[], options:
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50 },
         ...(hasRight ? [{ scale: 'right', side: 1, stroke: axis, grid: { show: false }, size: 50 }] : []),
       ],
-      series: [{}, ...series.map((one) => ({ label: one.label, stroke: one.colour, width: 2, spanGaps: true, points: { show: false }, ...(one.right ? { scale: 'right' } : {}) }))],
+      series: [{}, ...series.map((one) => ({ label: one.label, stroke: one.colour, width: 2, spanGaps: true, points: { show: false }, ...(one.right ? { scale: 'right' } : {}), ...(one.stepped ? { paths: stepped } : {}) }))],
     },
     [[], ...series.map(() => [])],
     into,

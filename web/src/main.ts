@@ -341,7 +341,7 @@ const loadSearch = refresher(async () => {
     const times = rows.map((row) => Date.parse(row.time) / 1000);
     const columns = stores.map((store) => rows.map((row) => (row.store === store ? row.level : null)));
     const colours = ['#3b82f6', '#10b981', '#f59e0b', '#ef4444', '#8b5cf6', '#14b8a6'];
-    historyChart = timeChart(chartBox, stores.map((store, index) => ({ label: store, colour: colours[index] ?? '#888' })), { height: 180, label: `level of ${sku} per store over time` });
+    historyChart = timeChart(chartBox, stores.map((store, index) => ({ label: store, colour: colours[index] ?? '#888', stepped: true })), { height: 180, label: `level of ${sku} per store over time` });
     historyChart.set([times, ...columns]);
   }
 });
