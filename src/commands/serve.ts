@@ -36,7 +36,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('serve the shop over HTTP: the inventory case study\'s calls, stock and reservations, the shop, a live event stream and /openapi.json (long-running)')
+    .description('serve the shop over HTTP: the inventory case study\'s calls, stock and reservations, the shop, a live event stream, a live dashboard and /openapi.json (long-running)')
     .option('--host <address>', 'address to listen on (default: serve.host, 127.0.0.1: this machine only)')
     .option('--port <n>', 'port (default: serve.port, 8080; 0: any free port)')
     .addOption(viaOption())
@@ -50,6 +50,7 @@ export function serveCommand(): Command {
 Writes go --via db (applied now: 200) or --via kafka (published: 202, applied by \`shopctl consume\`).
 Ctrl-C or SIGTERM stops taking requests, answers those in flight, and exits 0.
 Endpoints: GET /openapi.json describes them all; GET /healthz says whether Kafka and MongoDB answer.
+The live dashboard is at / (with --consume it shows every event projected from Kafka, and the lag).
 ${examples(
   'shopctl serve',
   'SHOPCTL_SERVE_TOKEN=s3cret-token shopctl serve --port 8080 --via kafka --consume',
@@ -113,7 +114,7 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
   const address = app.server.address() as AddressInfo;
   const base = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   output.data(`serving ${base} (writes --via ${options.via}${token === null ? '' : tokenReads ? '; every endpoint asks for the token' : '; writing endpoints ask for the token'})`);
-  output.data(`  ${base}/openapi.json   ${base}/healthz   ${base}/events`);
+  output.data(`  ${base}/ (the dashboard)   ${base}/openapi.json   ${base}/healthz   ${base}/events`);
   if (!LOOPBACK.has(host)) output.warn(`listening on ${host}: other machines can reach this server${token === null ? ', and without a token anyone of them can write' : ''}`);
 
   let consuming: Consuming | null = null;
