@@ -10,6 +10,7 @@ import { startConsuming, type Consuming } from '../services/consume.js';
 import { createFeed } from '../services/feed.js';
 import { checkHealth } from '../services/health.js';
 import { currentStock } from '../services/stock.js';
+import { consumerLag } from '../services/topics.js';
 import { observedWriter, type EventWriter } from '../services/writer.js';
 import { examples, flagField, intField, run, viaField, viaOption } from './shared.js';
 
@@ -35,7 +36,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('serve the shop over HTTP: the inventory case study\'s calls, stock and reservations, the shop, a live event stream and /openapi.json (long-running)')
+    .description('serve the shop over HTTP: the inventory case study\'s calls, stock and reservations, the shop, a live event stream, a live dashboard and /openapi.json (long-running)')
     .option('--host <address>', 'address to listen on (default: serve.host, 127.0.0.1: this machine only)')
     .option('--port <n>', 'port (default: serve.port, 8080; 0: any free port)')
     .addOption(viaOption())
@@ -49,6 +50,7 @@ export function serveCommand(): Command {
 Writes go --via db (applied now: 200) or --via kafka (published: 202, applied by \`shopctl consume\`).
 Ctrl-C or SIGTERM stops taking requests, answers those in flight, and exits 0.
 Endpoints: GET /openapi.json describes them all; GET /healthz says whether Kafka and MongoDB answer.
+The live dashboard is at / (with --consume it shows every event projected from Kafka, and the lag).
 ${examples(
   'shopctl serve',
   'SHOPCTL_SERVE_TOKEN=s3cret-token shopctl serve --port 8080 --via kafka --consume',
@@ -68,9 +70,13 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
   const tokenReads = options.tokenReads || config.serve.tokenReads;
   if (tokenReads && token === null) throw new UsageError('--token-reads needs a token: give --token, serve.token or SHOPCTL_SERVE_TOKEN');
   const log = createLogger('shopctl', levelFrom(process.env.SHOPCTL_LOG) ?? 'info').namespace('http');
+  const groupId = options.group === undefined ? config.kafka.groupId : config.namespace === null ? options.group : `${config.namespace}.${options.group}`;
+  // With --consume, the stream's stats carry the group's lag (from Kafka; no database read).
+  const lag = options.consume ? consumerLag(context, groupId) : null;
   const feed = createFeed({
     levels: async () => currentStock((await context.database()).db, config),
-    onError: (error) => log.warn('alert check failed', { error: error instanceof Error ? error.message : String(error) }),
+    ...(lag ? { lag: () => lag.lag() } : {}),
+    onError: (error) => log.warn('a check for the live stream failed', { error: error instanceof Error ? error.message : String(error) }),
   });
   // Every write this server makes through the projection is streamed on /events as applied.
   const writers = new Map<'db' | 'kafka', EventWriter>();
@@ -108,7 +114,7 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
   const address = app.server.address() as AddressInfo;
   const base = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   output.data(`serving ${base} (writes --via ${options.via}${token === null ? '' : tokenReads ? '; every endpoint asks for the token' : '; writing endpoints ask for the token'})`);
-  output.data(`  ${base}/openapi.json   ${base}/healthz   ${base}/events`);
+  output.data(`  ${base}/ (the dashboard)   ${base}/openapi.json   ${base}/healthz   ${base}/events`);
   if (!LOOPBACK.has(host)) output.warn(`listening on ${host}: other machines can reach this server${token === null ? ', and without a token anyone of them can write' : ''}`);
 
   let consuming: Consuming | null = null;
@@ -123,7 +129,6 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
       if (!reach.reachable) output.warn(`${name} does not answer (${reach.error ?? 'unreachable'}): requests that need it get 503 until it does`);
     }
     if (options.consume) {
-      const groupId = options.group === undefined ? config.kafka.groupId : config.namespace === null ? options.group : `${config.namespace}.${options.group}`;
       consuming = await startConsuming(context, { groupId, fromBeginning: false, onApplied: (events) => feed.applied(events) });
       output.data(`  projecting Kafka events as group '${groupId}'`);
     }
@@ -136,6 +141,7 @@ async function serve(context: Context, options: ServeOptions): Promise<number> {
   } finally {
     await app.close();
     feed.close();
+    await lag?.close();
     if (consuming) {
       await consuming.stop();
       const totals = await consuming.done;

@@ -197,3 +197,34 @@ async function withCoordinatorRetry<T>(work: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+/**
+ * The lag of a consumer group over `topics`, asked again and again through one admin connection
+ * (connected on first use, and again after a failure): `serve --consume` reports it about once a
+ * second on its live stream.
+ */
+export function lagMonitor(kafka: Kafka, config: Config, groupId: string, topics: readonly string[]): { lag(): Promise<number>; close(): Promise<void> } {
+  let admin: Admin | null = null;
+  const drop = async (): Promise<void> => {
+    const was = admin;
+    admin = null;
+    await was?.disconnect().catch(() => undefined);
+  };
+  return {
+    async lag() {
+      try {
+        if (admin === null) {
+          const created = kafka.admin();
+          await connectOrExplain(config, () => created.connect());
+          admin = created;
+        }
+        const rows = await groupLag(admin, groupId, topics);
+        return rows.reduce((sum, row) => sum + Math.max(0, row.lag), 0);
+      } catch (error) {
+        await drop();
+        throw error;
+      }
+    },
+    close: drop,
+  };
+}

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Context } from '../services/context.js';
 import type { Feed } from '../services/feed.js';
 import { unavailableService } from '../services/health.js';
+import { DASHBOARD_CSP, dashboardDir, loadAssets, type Asset } from './assets.js';
 import { ApiError, invalidRequest, toErrorAnswer } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { fastifyPath, route, type RouteSpec } from './route.js';
@@ -33,6 +34,8 @@ export interface ServeSettings {
   log: Logger;
   feed: Feed;
   now?: () => Date;
+  /** The built dashboard served at `/` (default: dist/web; null: none). */
+  assetsDir?: string | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -160,7 +163,7 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     operationId: 'events',
     summary: 'Server-Sent Events: the events this server applies (its --via db writes; with --consume, what it projects from Kafka), one message per batch, and alert changes',
     description:
-      'Messages: `event: applied` with `{ at, count, byType, events (the first 100), truncated }`; `event: alerts` with `{ at, raised, cleared }`; a comment every 15 s keeps the connection open.',
+      'Messages: `event: applied` with `{ at, count, byType, events (the first 100), truncated }`; `event: alerts` with `{ at, raised, cleared, snapshot }` (first a snapshot of the open alerts, then changes); `event: stats` about once a second with `{ at, eventsPerSecond, windowSeconds, applied, lag }` (lag: the consumer group\'s, with --consume); a comment every 15 s keeps the connection open.',
     tag: 'service',
     writes: false,
     responses: { 200: { description: 'a stream that stays open', schema: z.string(), contentType: 'text/event-stream' } },
@@ -177,8 +180,18 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
   const document = openApiDocument([...specs, eventsSpec], { version: settings.version, token: expected !== null, tokenReads: settings.tokenReads });
   app.get('/openapi.json', (_request, reply) => reply.send(document));
 
+  // The dashboard: its built files, each at its own path (not in the OpenAPI document: they are
+  // not the API). Its data comes from the API and /events like any other client's.
+  const assetsDir = settings.assetsDir === undefined ? dashboardDir() : settings.assetsDir;
+  const assets = assetsDir === null ? [] : await loadAssets(assetsDir);
+  for (const asset of assets) app.get(asset.url, (request, reply) => sendAsset(asset, request, reply));
+  if (assetsDir !== null && assets.length === 0) {
+    app.get('/', (request, reply) => sendError(reply, new ApiError(404, 'not_found', 'the dashboard is not built: run `npm run build` (it builds web/ into dist/web)'), request, log));
+  }
+
   // 405 for a path that exists with other methods (with Allow), 404 for one that does not.
-  const known = [...specs, eventsSpec, { method: 'get', path: '/openapi.json' }].map((spec) => ({
+  const assetPaths = assets.length > 0 ? assets.map((asset) => ({ method: 'get', path: asset.url })) : assetsDir === null ? [] : [{ method: 'get', path: '/' }];
+  const known = [...specs, eventsSpec, { method: 'get', path: '/openapi.json' }, ...assetPaths].map((spec) => ({
     pattern: new RegExp(`^${spec.path.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(/\{\w+\}/g, '[^/]+')}$`),
     method: spec.method.toUpperCase(),
   }));
@@ -233,6 +246,17 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     done();
   });
   return app;
+}
+
+function sendAsset(asset: Asset, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  void reply
+    .type(asset.type)
+    .header('cache-control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+    .header('vary', 'accept-encoding');
+  if (asset.type.startsWith('text/html')) void reply.header('content-security-policy', DASHBOARD_CSP).header('referrer-policy', 'no-referrer');
+  const accepts = request.headers['accept-encoding'];
+  if (asset.gzip && typeof accepts === 'string' && /\bgzip\b/.test(accepts)) return reply.header('content-encoding', 'gzip').send(asset.gzip);
+  return reply.send(asset.body);
 }
 
 function sendError(reply: FastifyReply, error: unknown, request: FastifyRequest, log: Logger): FastifyReply {

@@ -12,7 +12,7 @@ import { listCustomers, listProducts, listPurchases, salesReport } from '../serv
 import { closeReservation, requestReservation, showReservation, type ReservationAnswer } from '../services/reservations.js';
 import { createRuntime } from '../services/runtime.js';
 import { capacityReport, lowReport, positionReport, rangeReport, topSellers } from '../services/analytics.js';
-import { availableStock, globalStock, type AvailableRow } from '../services/stock.js';
+import { availableStock, globalStock, stockHistory, type AvailableRow } from '../services/stock.js';
 import { answerJson, reservationJson } from '../ui/reservations.js';
 import { customerJson, globalJson, productJson, purchaseJson } from '../ui/rows.js';
 import { ApiError } from './errors.js';
@@ -313,6 +313,20 @@ export function routes(deps: RouteDeps): RouteSpec[] {
         const rows = await topSellers(context, { window: query.window ?? '1h', top: query.top ?? 10 }, now());
         if (!rows) throw new ApiError(400, 'invalid_request', `query.window: '${query.window ?? ''}' is not a duration`, [{ field: 'query.window', message: 'not a duration' }]);
         return ok(rows.map((row) => ({ sku: row.sku, name: row.name, quantity: row.quantity, revenue: row.currency ? { amount: row.revenue, currency: row.currency } : null })));
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/stock/history',
+      operationId: 'stockHistory',
+      summary: 'The journal of one SKU (at one store, or all): each applied change with its time, type and the level it left, as `shopctl history`',
+      tag: 'stock',
+      writes: false,
+      query: s.historyQuery,
+      responses: { 200: { description: 'in event time order', schema: s.historyAnswer }, ...errors(400) },
+      handler: async ({ query }) => {
+        const all = await stockHistory(await db(), query.sku, query.store);
+        return ok({ items: all.slice(Math.max(0, all.length - (query.limit ?? 100))), total: all.length });
       },
     }),
     stockChange('receive', 'Goods received at a store: the level goes up'),

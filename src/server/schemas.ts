@@ -129,6 +129,26 @@ export const globalRow = z
   })
   .openapi('GlobalStock');
 
+export const historyQuery = z.object({
+  sku,
+  store: store.optional().openapi({ description: 'only this store (default: every store)' }),
+  limit: queryInt(1, MAX_PAGE).optional().openapi({ description: `the latest this many changes (1-${MAX_PAGE}, default 100)` }),
+});
+export const historyRow = z
+  .object({
+    time: z.string().openapi({ description: 'event time' }),
+    event: z.string().openapi({ description: 'the event id' }),
+    type: z.string().openapi({ description: 'incoming, sale, count, purchase or fulfilment' }),
+    store: z.string(),
+    sku: z.string(),
+    change: z.number().int().nullable().openapi({ description: 'units (+ in, - out); null for a count, which sets the level' }),
+    level: z.number().int().openapi({ description: 'the level it left' }),
+  })
+  .openapi('StockChangeRow');
+export const historyAnswer = z
+  .object({ items: z.array(historyRow).openapi({ description: 'the latest changes, oldest first' }), total: z.number().int().openapi({ description: 'changes in the journal for this filter' }) })
+  .openapi('StockHistory');
+
 /** Goods received, or sold at the store. */
 export const changeBody = z.object({ store: store.optional().openapi({ description: 'default: inventory.defaultStore' }), sku, quantity: int(LIMITS.stockQuantity) }).strict().openapi('StockChange');
 export const countBody = z.object({ store: store.optional().openapi({ description: 'default: inventory.defaultStore' }), sku, level: int(LIMITS.level) }).strict().openapi('StockCount');

@@ -1,4 +1,4 @@
-import { allTopics, ensureTopics, groupLag, projectedTopics, withAdmin, type PartitionLag, type TopicCreation } from '../kafka/topics.js';
+import { allTopics, ensureTopics, groupLag, lagMonitor, projectedTopics, withAdmin, type PartitionLag, type TopicCreation } from '../kafka/topics.js';
 import type { Context } from './context.js';
 
 export type { PartitionLag, TopicCreation };
@@ -50,4 +50,10 @@ export function describeTopics(context: Context, groupId: string): Promise<Topic
       missing: allTopics(config).filter((topic) => !existing.has(topic)),
     };
   });
+}
+
+/** The lag of the group `consume` (or `serve --consume`) runs as, over the topics it reads, through one kept connection. */
+export function consumerLag(context: Context, groupId: string): { lag(): Promise<number>; close(): Promise<void> } {
+  const { config } = context;
+  return lagMonitor(context.kafka(), config, groupId, [...projectedTopics(config), config.kafka.topics.retry]);
 }

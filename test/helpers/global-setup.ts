@@ -53,11 +53,19 @@ async function newest(dir: string): Promise<number> {
 // dist/cli.js). Build it when it is missing or older than a source file (or tsconfig), so a
 // test never runs yesterday's code. A failed build fails the run with tsc's messages.
 async function buildWhenStale(): Promise<void> {
-  const built = await stat(path.join(root, 'dist', 'cli.js')).then(
-    (info) => info.mtimeMs,
-    () => 0,
+  // The dashboard (web/, built by Vite into dist/web) is part of the build: the browser test serves it.
+  const builtAt = (file: string) =>
+    stat(path.join(root, 'dist', file)).then(
+      (info) => info.mtimeMs,
+      () => 0,
+    );
+  const built = Math.min(await builtAt('cli.js'), await builtAt(path.join('web', 'index.html')));
+  const configs = ['tsconfig.json', 'tsconfig.build.json', 'vite.config.ts', path.join('web', 'tsconfig.json'), path.join('web', 'index.html')];
+  const sources = Math.max(
+    await newest(path.join(root, 'src')),
+    await newest(path.join(root, 'web', 'src')),
+    ...(await Promise.all(configs.map(async (name) => (await stat(path.join(root, name))).mtimeMs))),
   );
-  const sources = Math.max(await newest(path.join(root, 'src')), ...(await Promise.all(['tsconfig.json', 'tsconfig.build.json'].map(async (name) => (await stat(path.join(root, name))).mtimeMs))));
   if (built > sources) return;
   try {
     await promisify(execFile)('npm', ['run', 'build'], { cwd: root, maxBuffer: 16 * 1024 * 1024 });

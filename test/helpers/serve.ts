@@ -119,7 +119,7 @@ export async function call<T = unknown>(url: string, method: string, path: strin
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
     body = new URLSearchParams(options.urlencoded).toString();
   }
-  const response = await fetch(`${url}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(`${url}${path}`, { method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body), signal: AbortSignal.timeout(30_000) });
   const text = await response.text();
   const json = (response.headers.get('content-type') ?? '').startsWith('application/json');
   return { status: response.status, headers: response.headers, body: (json ? JSON.parse(text) : text) as T, text };

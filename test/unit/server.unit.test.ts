@@ -1,3 +1,7 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defaultConfig } from '../../src/config/schema.js';
@@ -8,7 +12,7 @@ import { buildServer, formValues } from '../../src/server/app.js';
 import { toErrorAnswer } from '../../src/server/errors.js';
 import * as schemas from '../../src/server/schemas.js';
 import type { Context } from '../../src/services/context.js';
-import { createFeed, EVENTS_PER_MESSAGE, type FeedMessage } from '../../src/services/feed.js';
+import { createFeed, createRate, EVENTS_PER_MESSAGE, type FeedMessage } from '../../src/services/feed.js';
 import { groupCommit, observedWriter, type WriteOutcome } from '../../src/services/writer.js';
 
 // The HTTP layer without services: routing, the error shape, auth, validation, limits and the
@@ -21,7 +25,7 @@ const unreachable = (): never => {
 };
 const context = { config: defaultConfig, loaded: {} as never, output: {} as never, kafka: unreachable, database: unreachable, writer: unreachable, close: () => Promise.resolve() } as unknown as Context;
 
-async function server(options: { token?: string; tokenReads?: boolean; bodyLimitBytes?: number } = {}) {
+async function server(options: { token?: string; tokenReads?: boolean; bodyLimitBytes?: number; assetsDir?: string | null } = {}) {
   const lines: string[] = [];
   const app = await buildServer({
     context,
@@ -33,6 +37,7 @@ async function server(options: { token?: string; tokenReads?: boolean; bodyLimit
     requestTimeoutMs: 5_000,
     log: createLogger('test', 'info', (line) => lines.push(line)),
     feed: createFeed({ levels: () => Promise.resolve([]) }),
+    assetsDir: options.assetsDir === undefined ? null : options.assetsDir,
   });
   return { app, lines };
 }
@@ -151,7 +156,7 @@ describe('serve: /openapi.json', () => {
     }>();
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual(
-      ['/analytics/capacity', '/analytics/low', '/analytics/position', '/analytics/range', '/analytics/top-sellers', '/customers', '/events', '/healthz', '/inventory', '/products', '/purchases', '/reservation', '/reservation/{id}', '/sales', '/stock', '/stock/count', '/stock/global', '/stock/receive', '/stock/sell'].sort(),
+      ['/analytics/capacity', '/analytics/low', '/analytics/position', '/analytics/range', '/analytics/top-sellers', '/customers', '/events', '/healthz', '/inventory', '/products', '/purchases', '/reservation', '/reservation/{id}', '/sales', '/stock', '/stock/count', '/stock/global', '/stock/history', '/stock/receive', '/stock/sell'].sort(),
     );
     for (const operations of Object.values(document.paths)) {
       for (const operation of Object.values(operations)) expect(operation.responses.default).toBeDefined();
@@ -262,13 +267,19 @@ describe('the live feed', () => {
     expect((got[0] as { events: unknown[] }).events).toHaveLength(EVENTS_PER_MESSAGE);
   });
 
-  it('raises and clears alerts after events that move levels, not for what was raised before it listened', async () => {
+  it('tells a new listener the open alerts first, then raises and clears them after events that move levels', async () => {
     let level = 2;
     const feed = createFeed({ levels: () => Promise.resolve([{ store: 's', sku: 'SKU-1', level, threshold: 5 }]), alertsEveryMs: 5 });
     const got: FeedMessage[] = [];
     feed.subscribe((message) => got.push(message));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(got.filter((message) => message.kind === 'alerts')).toEqual([]);
+    expect(got.filter((message) => message.kind === 'alerts')).toMatchObject([{ snapshot: true, raised: [{ kind: 'low_stock', level: 2 }], cleared: [] }]);
+    // A second listener gets the snapshot at once, from what the first check learnt.
+    const second: FeedMessage[] = [];
+    const stopSecond = feed.subscribe((message) => second.push(message));
+    expect(second).toMatchObject([{ kind: 'alerts', snapshot: true, raised: [{ key: 's:SKU-1' }] }]);
+    stopSecond();
+    got.length = 0;
     level = 0;
     feed.applied([event(1)]);
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -280,7 +291,96 @@ describe('the live feed', () => {
     feed.close();
     const alerts = got.filter((message) => message.kind === 'alerts');
     expect(alerts).toHaveLength(2);
-    expect(alerts[0]).toMatchObject({ raised: [{ kind: 'out_of_stock', level: 0 }], cleared: [] });
-    expect(alerts[1]).toMatchObject({ raised: [], cleared: [{ key: 's:SKU-1', level: 50 }] });
+    expect(alerts[0]).toMatchObject({ snapshot: false, raised: [{ kind: 'out_of_stock', level: 0 }], cleared: [] });
+    expect(alerts[1]).toMatchObject({ snapshot: false, raised: [], cleared: [{ key: 's:SKU-1', level: 50 }] });
+  });
+
+  it('averages the events applied over the last whole seconds', () => {
+    const rate = createRate(5);
+    rate.add(10, 1_000);
+    rate.add(15, 3_500);
+    rate.add(99, 6_200); // the current second: still filling, not counted
+    expect(rate.perSecond(6_900)).toBe(5);
+    expect(rate.perSecond(20_000)).toBe(0);
+    expect(rate.total()).toBe(124);
+  });
+
+  it('sends stats about once a second while someone listens, with the lag Kafka said', async () => {
+    let asked = 0;
+    const feed = createFeed({
+      levels: () => Promise.resolve([]),
+      statsEveryMs: 10,
+      lag: () => {
+        asked += 1;
+        return Promise.resolve(42);
+      },
+    });
+    const got: FeedMessage[] = [];
+    const stop = feed.subscribe((message) => got.push(message));
+    feed.applied([event(1), event(2)]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    stop();
+    const before = asked;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    feed.close();
+    const stats = got.filter((message) => message.kind === 'stats');
+    expect(stats.length).toBeGreaterThanOrEqual(2);
+    expect(stats[0]).toMatchObject({ applied: 2, lag: null, windowSeconds: 5 });
+    expect(stats.at(-1)).toMatchObject({ lag: 42 });
+    // Nobody listens: no more stats, no more questions to Kafka.
+    expect(asked).toBe(before);
+  });
+});
+
+describe('serve: the dashboard', () => {
+  const built = (): string => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shopctl-web-'));
+    mkdirSync(path.join(dir, 'assets'));
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>dash</title><script type="module" src="/assets/index-abc123.js"></script>');
+    writeFileSync(path.join(dir, 'assets', 'index-abc123.js'), `console.log(${JSON.stringify('x'.repeat(2000))});`);
+    return dir;
+  };
+
+  it('serves the built files at / and their own paths, compressed, cached by name, with a strict page policy', async () => {
+    const dir = built();
+    try {
+      const { app } = await server({ assetsDir: dir });
+      const page = await app.inject({ method: 'GET', url: '/' });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.headers['cache-control']).toBe('no-cache');
+      expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(page.body).toContain('<title>dash</title>');
+      expect((await app.inject({ method: 'HEAD', url: '/index.html' })).statusCode).toBe(200);
+      const script = await app.inject({ method: 'GET', url: '/assets/index-abc123.js', headers: { 'accept-encoding': 'gzip, br' } });
+      expect(script.statusCode).toBe(200);
+      expect(script.headers['content-encoding']).toBe('gzip');
+      expect(script.headers['cache-control']).toContain('immutable');
+      expect(gunzipSync(script.rawPayload).toString()).toContain('console.log');
+      // Not the API: not in its document; an unknown path is still its JSON 404, a wrong method 405.
+      const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, unknown> }>();
+      expect(Object.keys(document.paths).filter((key) => key === '/' || key.startsWith('/assets') || key.endsWith('.html'))).toEqual([]);
+      const missing = await app.inject({ method: 'GET', url: '/assets/nope.js' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().error.code).toBe('not_found');
+      const wrong = await app.inject({ method: 'POST', url: '/' });
+      expect(wrong.statusCode).toBe(405);
+      expect(wrong.headers.allow).toBe('GET, HEAD');
+      expect((await app.inject({ method: 'GET', url: '/../package.json' })).statusCode).toBe(404);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says how to build it when it is not built', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shopctl-web-'));
+    try {
+      const { app } = await server({ assetsDir: dir });
+      const page = await app.inject({ method: 'GET', url: '/' });
+      expect(page.statusCode).toBe(404);
+      expect(page.json().error.message).toMatch(/npm run build/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
