@@ -155,13 +155,19 @@ interface OpenReservation {
  * The shop as the simulation believes it is. Every event it makes is applied to it at once, so
  * the next purchase or sale asks for units that are there: never more than the level less the
  * units held by reservations (which leave with their fulfilment, on another topic, in whatever
- * order the consumer meets them). Two rules keep the model true on the Kafka path too, where
- * events of different topics may be applied in another order than made:
+ * order the consumer meets them). On the Kafka path events of different topics may be applied
+ * in another order than made, and an event the consumer retries (a purchase by a customer it
+ * does not know yet) is applied after later ones of its key. Changes by a number commute; a
+ * stock count (an absolute level) does not. So:
  * - a refusal asks for more than a shelf ever holds (SHELF_UNITS or the largest level at the
- *   start): retried later by the consumer, it still cannot succeed and take units unknown here;
- * - a stock count (an absolute level) is taken only of store+SKU pairs that take no
- *   reservations: applied before a fulfilment made earlier, it would count those units twice.
+ *   start): retried by the consumer, it still cannot succeed and take units unknown here;
+ * - each store+SKU pair has one role: `reserve` (click and collect: reservations, purchases,
+ *   sales, deliveries), `buy` (purchases, sales, deliveries) or `count` (the shop floor's own:
+ *   sales, deliveries and stock counts). Counts are taken only where nothing can be retried or
+ *   fulfilled out of order (shop-floor sales name no customer or product that could be unknown).
  */
+export type PairRole = 'reserve' | 'buy' | 'count';
+
 export interface ShopModel {
   /** What happens next at simulated time `simMs` (ms since the start): due heartbeats and reservation steps, then one drawn event. */
   next(simMs: number, now: Date): Drafted[];
@@ -171,8 +177,8 @@ export interface ShopModel {
   held(): Map<string, number>;
   /** The most units a shelf holds: refusals ask for more. */
   readonly shelf: number;
-  /** Whether reservations are taken of this pair (and so no stock counts). */
-  reservable(store: string, sku: string): boolean;
+  /** What happens to a store+SKU pair (see above). */
+  role(store: string, sku: string): PairRole;
 }
 
 export function createShopModel(start: ModelStart, settings: ModelSettings, sources: ModelSources): ShopModel {
@@ -187,12 +193,13 @@ export function createShopModel(start: ModelStart, settings: ModelSettings, sour
   let most = SHELF_UNITS;
   for (const units of levels.values()) most = Math.max(most, units);
   const shelf = Math.min(MAX_PURCHASE_QUANTITY - 20, most);
-  // Alternate pairs take reservations (by position: the same pairs for the same catalogue).
-  const reservableIndex = new Map<string, boolean>();
-  const markReservable = (productIndex: number) =>
-    stores.forEach((store, storeIndex) => reservableIndex.set(stockKey(store, products[productIndex]!.sku), (productIndex + storeIndex) % 2 === 0));
-  products.forEach((_, index) => markReservable(index));
-  const reservable = (store: string, sku: string) => reservableIndex.get(stockKey(store, sku)) === true;
+  // A third of the pairs each (by position: the same roles for the same catalogue).
+  const ROLES: readonly PairRole[] = ['reserve', 'buy', 'count'];
+  const roles = new Map<string, PairRole>();
+  const assignRoles = (productIndex: number) =>
+    stores.forEach((store, storeIndex) => roles.set(stockKey(store, products[productIndex]!.sku), ROLES[(productIndex + storeIndex) % 3]!));
+  products.forEach((_, index) => assignRoles(index));
+  const role = (store: string, sku: string): PairRole => roles.get(stockKey(store, sku)) ?? 'buy';
 
   const open: OpenReservation[] = []; // sorted by dueMs
   const nextBeat = new Map(stores.map((store) => [store, 0]));
@@ -233,7 +240,7 @@ export function createShopModel(start: ModelStart, settings: ModelSettings, sour
       const data = { customerId: pick(customers), sku: product.sku, store, quantity: shelf + int(1, 10), unitPrice: { ...product.price } };
       return { draft: { type: 'shop.purchase.made.v1', data }, note: 'refusal' };
     }
-    const found = findPair((store, sku) => buyable(stockKey(store, sku)) >= 1);
+    const found = findPair((store, sku) => role(store, sku) !== 'count' && buyable(stockKey(store, sku)) >= 1);
     if (!found) return null;
     const key = stockKey(found.store, found.product.sku);
     const quantity = Math.min(buyable(key), int(1, 3));
@@ -273,7 +280,7 @@ export function createShopModel(start: ModelStart, settings: ModelSettings, sour
   };
 
   const count = (): Drafted | null => {
-    const found = findPair((store, sku) => !reservable(store, sku));
+    const found = findPair((store, sku) => role(store, sku) === 'count');
     if (!found) return null;
     const key = stockKey(found.store, found.product.sku);
     // Mostly the shelf is as the books say; sometimes a unit or two went missing, rarely one turns up.
@@ -291,7 +298,7 @@ export function createShopModel(start: ModelStart, settings: ModelSettings, sour
 
   const reserve = (simMs: number, now: Date): Drafted | null => {
     if (customers.length === 0) return null;
-    const found = findPair((store, sku) => reservable(store, sku) && available(store, sku) >= 1);
+    const found = findPair((store, sku) => role(store, sku) === 'reserve' && available(store, sku) >= 1);
     if (!found) return null;
     const { store, product } = found;
     const quantity = Math.min(available(store, product.sku), int(1, 2));
@@ -316,7 +323,7 @@ export function createShopModel(start: ModelStart, settings: ModelSettings, sour
     }
     const product = sources.product(taken);
     products.push({ sku: product.sku, price: { ...product.price } });
-    markReservable(products.length - 1);
+    assignRoles(products.length - 1);
     const drafts: Drafted[] = [{ draft: { type: 'shop.product.added.v1', data: product } }];
     for (const store of stores) {
       const quantity = int(Math.ceil(shelf / 2), shelf);
@@ -358,7 +365,7 @@ export function createShopModel(start: ModelStart, settings: ModelSettings, sour
 
   return {
     shelf,
-    reservable,
+    role,
     levels: () => new Map(levels),
     held: () => new Map(held),
     next(simMs, now) {
