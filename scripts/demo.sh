@@ -147,3 +147,34 @@ The local stack is still running. Try more commands (node bin/shopctl.js --help;
   node bin/shopctl.js --db $DB list customers --limit 10
 Stop the stack with:  npm run stack:down
 DONE
+
+# Optional: a living shop behind the dashboard (SHOPCTL_DEMO_LIVE=1). Off by default, so the demo
+# above stays short and prints the same tables every run. Both processes keep running after the
+# demo ends, in the demo's corner, with a copy of its configuration that outlives this script.
+if [[ "${SHOPCTL_DEMO_LIVE:-}" == "1" ]]; then
+  PORT="${SHOPCTL_DEMO_PORT:-8080}"
+  LIVE_DIR="$(mktemp -d)"
+  cp "$CONFIG" "$LIVE_DIR/config.yaml"
+  LIVE=(node "$ROOT/bin/shopctl.js" --config "$LIVE_DIR/config.yaml" --brokers "$BROKERS" --mongodb-uri "$MONGODB_URI" --db "$DB")
+  step "a living shop behind the dashboard (SHOPCTL_DEMO_LIVE=1)"
+  printf '$ shopctl serve --via kafka --consume --port %s &\n' "$PORT"
+  nohup "${LIVE[@]}" serve --via kafka --consume --port "$PORT" >"$LIVE_DIR/serve.log" 2>&1 &
+  SERVE_PID=$!
+  printf '$ shopctl simulate --rate 50 --seed 4 &\n'
+  nohup "${LIVE[@]}" simulate --rate 50 --seed 4 >"$LIVE_DIR/simulate.log" 2>&1 &
+  SIMULATE_PID=$!
+  sleep 2
+  for pid in "$SERVE_PID" "$SIMULATE_PID"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "a live process ($pid) stopped at once; see $LIVE_DIR/serve.log and $LIVE_DIR/simulate.log" >&2
+      exit 1
+    fi
+  done
+  cat <<LIVE
+
+The shop is alive: open http://127.0.0.1:$PORT/ (the dashboard; the simulation sends 50 events/s).
+  serve --consume   PID $SERVE_PID   log $LIVE_DIR/serve.log
+  simulate          PID $SIMULATE_PID   log $LIVE_DIR/simulate.log (its totals when stopped)
+Stop them with:  kill $SIMULATE_PID $SERVE_PID
+LIVE
+fi

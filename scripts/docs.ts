@@ -26,6 +26,7 @@ export const docsDir = path.join(repoRoot, 'docs');
 export const commandPages: Record<string, () => Promise<Command>> = {
   make: async () => (await import('../src/commands/make.js')).makeCommand(),
   buy: async () => (await import('../src/commands/buy.js')).buyCommand(),
+  simulate: async () => (await import('../src/commands/simulate.js')).simulateCommand(),
   consume: async () => (await import('../src/commands/consume.js')).consumeCommand(),
   import: async () => (await import('../src/commands/import.js')).importCommand(),
   list: async () => (await import('../src/commands/list.js')).listCommand(),

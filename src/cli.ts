@@ -11,6 +11,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const commandLoaders: Record<string, () => Promise<Command>> = {
   make: async () => (await import('./commands/make.js')).makeCommand(),
   buy: async () => (await import('./commands/buy.js')).buyCommand(),
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand(),
   consume: async () => (await import('./commands/consume.js')).consumeCommand(),
   import: async () => (await import('./commands/import.js')).importCommand(),
   list: async () => (await import('./commands/list.js')).listCommand(),

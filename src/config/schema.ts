@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DURATION_RULE, MARGIN_RULE, parseDuration, parseMargin } from '../domain/availability.js';
 import { idProblem, ID_RULE, STORE_ID_RULE } from '../domain/events.js';
 import { MAX_SEED } from '../domain/generators.js';
+import { DEFAULT_MIX, mixProblem, SIMULATION_KINDS, type SimulationKind } from '../domain/simulation.js';
 import { formatRange, LIMITS, type Range } from '../domain/limits.js';
 
 const hostPort = z
@@ -121,6 +122,20 @@ export const configSchema = z
         sweepSeconds: z.number().min(LIMITS.seconds.min).max(LIMITS.seconds.max),
       })
       .strict(),
+    simulate: z
+      .object({
+        /** How often each kind of event happens in `shopctl simulate`, relative to the others. */
+        mix: z
+          .object(Object.fromEntries(SIMULATION_KINDS.map((kind) => [kind, z.number().min(0).max(1_000_000)])) as Record<SimulationKind, z.ZodNumber>)
+          .strict()
+          .superRefine((mix, ctx) => {
+            const problem = mixProblem(mix);
+            if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+          }),
+        /** Percent of purchases and sales meant to be refused. */
+        refusals: z.number().min(0).max(100),
+      })
+      .strict(),
     outbox: z
       .object({
         /** Record the db path's applied events for `shopctl relay`. */
@@ -198,6 +213,10 @@ export const defaultConfig: Config = {
     heartbeatSeconds: 5,
     reservationTtl: '15m',
     sweepSeconds: 5,
+  },
+  simulate: {
+    mix: { ...DEFAULT_MIX },
+    refusals: 2,
   },
   outbox: {
     enabled: true,
