@@ -85,6 +85,7 @@ const KIND_OF: Record<EventType, TallyKind | null> = {
   'shop.store.heartbeat.v1': 'heartbeats',
   'shop.reservation.decided.v1': null,
   'shop.reservation.expired.v1': null,
+  'shop.store.defined.v1': null,
 };
 
 export const emptyTotals = (): SimulationTotals => ({

@@ -165,6 +165,7 @@ describe('the running model', () => {
         case 'shop.reservation.decided.v1':
         case 'shop.reservation.expired.v1':
         case 'shop.store.heartbeat.v1':
+        case 'shop.store.defined.v1':
           break;
       }
       if ([...level.values()].some((units) => units < 0)) throw new Error(`a level below 0 after ${JSON.stringify(draft)}`);
