@@ -160,6 +160,16 @@ if [[ "${SHOPCTL_DEMO_LIVE:-}" == "1" ]]; then
   printf '$ shopctl serve --via kafka --consume --port %s &\n' "$PORT"
   nohup "${LIVE[@]}" serve --via kafka --consume --port "$PORT" >"$LIVE_DIR/serve.log" 2>&1 &
   SERVE_PID=$!
+  # The simulation's three stores, placed on the dashboard's map (before it starts: their
+  # definitions are on the stores' own keys, ahead of their stock).
+  while read -r store capacity lat lon city; do
+    printf '$ shopctl stores add --store %s --capacity %s --lat %s --lon %s --city %s --via kafka\n' "$store" "$capacity" "$lat" "$lon" "$city"
+    "${LIVE[@]}" stores add --store "$store" --capacity "$capacity" --lat "$lat" --lon "$lon" --city "$city" --via kafka >/dev/null
+  done <<'STORES'
+berlin 60000 52.52 13.405 Berlin
+paris 45000 48.857 2.352 Paris
+rome 30000 41.903 12.496 Rome
+STORES
   printf '$ shopctl simulate --rate 50 --seed 4 &\n'
   nohup "${LIVE[@]}" simulate --rate 50 --seed 4 >"$LIVE_DIR/simulate.log" 2>&1 &
   SIMULATE_PID=$!

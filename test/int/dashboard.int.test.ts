@@ -93,6 +93,9 @@ describe('the dashboard in a browser', () => {
     await cli('make', 'customers', '--count', '20', '--seed', '5', '--via', 'db');
     const skus = [...(await cli('list', 'products', '--json')).matchAll(/"sku":\s*"(SKU-[A-Z0-9]+)"/g)].map((match) => match[1]!);
     expect(skus.length).toBe(8);
+    // Two stores with a capacity and a place: the map draws them.
+    await cli('stores', 'add', '--store', 'online', '--capacity', '20000', '--lat', '52.52', '--lon', '13.405', '--city', 'Berlin', '--via', 'db');
+    await cli('stores', 'add', '--store', 'hamburg', '--capacity', '5000', '--lat', '53.55', '--lon', '9.99', '--city', 'Hamburg', '--via', 'db');
     const server = await serve();
     const page = browser!.pages()[0] ?? (await browser!.newPage());
     const problems: string[] = [];
@@ -115,11 +118,13 @@ describe('the dashboard in a browser', () => {
     expect(focused).toEqual(['skip', 'search', 'BUTTON', 'theme']);
     // and the focus is visible (an outline, not the browser's nothing).
     expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
-    await expect.poll(() => text(page, '#panel-top .body'), { timeout: 10_000 }).toContain('no sales yet');
-    await expect.poll(() => text(page, '#panel-low .body')).toContain(skus[0]!);
+    await expect.poll(() => text(page, '#panel-top .body'), { timeout: 10_000 }).toMatch(/no sales/);
+    // Every item has 1,000 units: none is under the low-stock threshold yet.
+    await expect.poll(() => text(page, '#panel-low .body')).toContain('nothing low');
     await expect.poll(() => text(page, '#panel-freshness .body')).toContain('online');
-    // Until the analytics endpoints exist, their panels say so rather than break.
-    expect(await text(page, '#panel-map .body')).toMatch(/no data yet|online/);
+    // The map: each store placed by its location, described for a screen reader.
+    await expect.poll(() => page.locator('#panel-map [data-store]').count(), { timeout: 10_000 }).toBe(2);
+    expect(await page.locator('#panel-map [data-store=online]').getAttribute('aria-label')).toMatch(/^online \(Berlin\): [\d,]+ units on hand of 20,000/);
     // A marker a reload would wipe.
     await page.evaluate(() => Object.assign(window, { __noReload: true }));
 

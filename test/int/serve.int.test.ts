@@ -82,7 +82,28 @@ describe('serve --via db', () => {
     expect(openapi.body.openapi).toBe('3.1.0');
     const paths = Object.keys(openapi.body.paths).sort();
     expect(paths).toEqual(
-      ['/customers', '/events', '/healthz', '/inventory', '/products', '/purchases', '/reservation', '/reservation/{id}', '/sales', '/stock', '/stock/count', '/stock/global', '/stock/receive', '/stock/sell'].sort(),
+      [
+        '/analytics/capacity',
+        '/analytics/low',
+        '/analytics/position',
+        '/analytics/range',
+        '/analytics/top-sellers',
+        '/customers',
+        '/events',
+        '/healthz',
+        '/inventory',
+        '/products',
+        '/purchases',
+        '/reservation',
+        '/reservation/{id}',
+        '/sales',
+        '/stock',
+        '/stock/count',
+        '/stock/global',
+        '/stock/history',
+        '/stock/receive',
+        '/stock/sell',
+      ].sort(),
     );
     const operations = Object.entries(openapi.body.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ at: `${method} ${path}`, op })));
     expect(operations.length).toBeGreaterThanOrEqual(16);
