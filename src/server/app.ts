@@ -64,7 +64,8 @@ function baseOf(field: z.ZodTypeAny): z.ZodTypeAny {
 }
 
 function coerceText(field: z.ZodTypeAny, text: string): unknown {
-  if (field instanceof z.ZodNumber && /^-?[0-9]+$/.test(text)) return Number(text);
+  // Decimals too, so that `1.5` for a whole number is refused as not whole, not as text.
+  if (field instanceof z.ZodNumber && /^-?[0-9]+(\.[0-9]+)?$/.test(text)) return Number(text);
   if (field instanceof z.ZodBoolean && (text === 'true' || text === 'false')) return text === 'true';
   return text;
 }
@@ -134,20 +135,23 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
     return parsed.data;
   };
   for (const spec of specs) {
+    // An unknown query parameter is a 400 naming it, as an unknown body field is: `?skU=` or
+    // `?sku[$gt]=` must not quietly answer the whole listing.
+    const query = spec.query instanceof z.ZodObject ? spec.query.strict() : spec.query;
     app.route({
       method: spec.method.toUpperCase() as 'GET' | 'POST' | 'DELETE',
       url: fastifyPath(spec.path),
       handler: async (request, reply) => {
         handled.add(request);
         authorize(spec, request);
-        const query = spec.query ? parse(spec.query, request.query, 'query') : undefined;
+        const parsedQuery = query ? parse(query, request.query, 'query') : undefined;
         const params = spec.params ? parse(spec.params, request.params, 'path') : undefined;
         let body: unknown;
         if (spec.body) {
           const form = FORM_TYPES.test(request.headers['content-type'] ?? '');
           body = parse(spec.body.schema, form ? formValues(spec.body.schema, request.body) : request.body, 'body');
         }
-        const answer = await spec.handler({ query, params, body, id: request.id });
+        const answer = await spec.handler({ query: parsedQuery, params, body, id: request.id });
         void reply.code(answer.status);
         if (answer.headers) void reply.headers(answer.headers);
         return answer.body;
@@ -228,6 +232,11 @@ export async function buildServer(settings: ServeSettings): Promise<FastifyInsta
   });
   app.addHook('onResponse', (request, reply, done) => {
     log.info('request', { id: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    done();
+  });
+  // A client gone before its answer still gets its line: what it asked may have been applied.
+  app.addHook('onRequestAbort', (request, done) => {
+    log.info('request', { id: request.id, method: request.method, url: request.url, status: null, aborted: true });
     done();
   });
   // Closing: the answers still in flight say `Connection: close`, so that their connections end

@@ -85,7 +85,8 @@ export function toErrorAnswer(error: unknown): { status: number; body: ErrorBody
   const framework = error as FrameworkError;
   if (typeof framework?.statusCode === 'number' && framework.statusCode >= 400 && framework.statusCode < 500) {
     const status = framework.statusCode;
-    return answer(status, frameworkCode(status), framework.message);
+    const accepted = status === 415 ? ': send application/json, multipart/form-data or application/x-www-form-urlencoded' : '';
+    return answer(status, frameworkCode(status), `${framework.message}${accepted}`);
   }
   if (framework?.statusCode === 503) return answer(503, 'service_unavailable', framework.message);
   return answer(500, 'internal', 'internal error: see the server log (request id in x-request-id)');

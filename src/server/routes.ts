@@ -173,7 +173,7 @@ export function routes(deps: RouteDeps): RouteSpec[] {
       responses: { 200: { description: 'both reachable', schema: s.health }, 503: { description: 'one of them is not', schema: s.health } },
       handler: async () => {
         const health = await healthNow();
-        return ok(health, health.status === 'ok' ? 200 : 503);
+        return health.status === 'ok' ? ok(health) : ok(health, 503, { 'retry-after': '5' });
       },
     }),
 

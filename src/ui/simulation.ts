@@ -49,7 +49,7 @@ export function printSimulationSummary(output: Output, result: SimulationResult,
     ['restocks', `${n(k.restocks)} deliveries received`],
     ['counts', `${n(k.counts)} stock counts`],
     ['reservations', `${n(k.reservations)} requested; ${n(k.fulfilled)} fulfilled, ${n(k.cancelled)} cancelled, ${n(result.leftToExpire)} left to expire`],
-    ['registrations', `${n(k.customers)} customers, ${n(k.products)} products`],
+    ['registrations', `${n(k.customers)} ${k.customers === 1 ? 'customer' : 'customers'}, ${n(k.products)} ${k.products === 1 ? 'product' : 'products'}`],
     ['heartbeats', `${n(k.heartbeats)} from ${result.stores.length} stores`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));

@@ -146,7 +146,7 @@ describe('serve --via db', () => {
       { args: ['--form', 'productID=SKU-BAD'], field: 'body.availableQuantity', says: /Required/ },
       { args: ['--form', 'availableQuantity=3'], field: 'body.productID', says: /Required/ },
       { args: ['--form', 'availableQuantity=ten', '--form', 'productID=SKU-BAD'], field: 'body.availableQuantity', says: /number/i },
-      { args: ['--form', 'availableQuantity=1.5', '--form', 'productID=SKU-BAD'], field: 'body.availableQuantity', says: /number/i },
+      { args: ['--form', 'availableQuantity=1.5', '--form', 'productID=SKU-BAD'], field: 'body.availableQuantity', says: /integer/i },
       { args: ['--form', 'availableQuantity=-1', '--form', 'productID=SKU-BAD'], field: 'body.availableQuantity', says: /greater than or equal to 0/ },
       { args: ['-d', 'availableQuantity=2&productID=SKU-BAD&warehouse=x'], field: 'body.warehouse', says: /warehouse/ },
       { args: ['--form', 'availableQuantity=2', '--form', 'productID=SKU-BAD', '--form', 'note=hi'], field: 'body.note', says: /note/ },

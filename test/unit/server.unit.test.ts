@@ -70,6 +70,15 @@ describe('serve: routing and the error shape', () => {
     expect(path.json().error.details[0].field).toBe('path.id');
   });
 
+  it('names an unknown query parameter (a typo or an operator) rather than answering everything', async () => {
+    const { app } = await server();
+    const typo = await app.inject({ method: 'GET', url: '/stock?skU=SKU-1' });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json<{ error: { details: unknown[] } }>().error.details).toEqual([{ field: 'query.skU', message: 'unknown field' }]);
+    const operator = await app.inject({ method: 'GET', url: '/products?sku[$gt]=' });
+    expect(operator.statusCode).toBe(400);
+  });
+
   it('refuses an operator where a value belongs ($-injection) and a store id with a slash', async () => {
     const { app } = await server();
     const operator = await app.inject({ method: 'POST', url: '/purchases', headers: json, payload: { customer: { $gt: '' }, product: 'SKU-1' } });
@@ -175,9 +184,11 @@ describe('serve: /openapi.json', () => {
 describe('serve: form fields', () => {
   const schema = z.object({ n: z.number().int().optional(), flag: z.boolean().optional(), text: z.string() });
 
-  it('turns digits into numbers and true/false into booleans where the schema wants them, nothing else', () => {
+  it('turns digits (and decimals) into numbers and true/false into booleans where the schema wants them, nothing else', () => {
     expect(formValues(schema, { n: '12', flag: 'true', text: '34' })).toEqual({ n: 12, flag: true, text: '34' });
-    expect(formValues(schema, { n: '1.5', flag: 'yes', text: 'x' })).toEqual({ n: '1.5', flag: 'yes', text: 'x' });
+    // A decimal becomes a number too, so that the schema says it is not whole (not "received string").
+    expect(formValues(schema, { n: '1.5', flag: 'yes', text: 'x' })).toEqual({ n: 1.5, flag: 'yes', text: 'x' });
+    expect(formValues(schema, { n: '1e3' })).toEqual({ n: '1e3' });
     expect(formValues(schema, { n: ['1', '2'] })).toEqual({ n: ['1', '2'] });
     expect(formValues(schema, null)).toBeNull();
   });
