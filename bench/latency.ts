@@ -3,7 +3,7 @@ import type { Admin } from 'kafkajs';
 import type { Db } from 'mongodb';
 import type { PurchaseDoc } from '../src/domain/documents.js';
 import { encodeEvent } from '../src/kafka/codec.js';
-import { loadCatalog, randomPurchaseEvents } from '../src/services/buy.js';
+import { loadCatalog, stockAtStart, stockAwarePurchaseEvents } from '../src/services/buy.js';
 import { chunkForRate } from '../src/services/pump.js';
 import { createRuntime } from '../src/services/runtime.js';
 import type { Cli } from './cli.js';
@@ -67,11 +67,11 @@ export async function measureLatency(
 
     // The same purchases buy will make (same seed, same catalog), split by partition.
     const catalog = await loadCatalog(db, world.config.mongodb.db);
-    const events = [...randomPurchaseEvents(createRuntime(SEED), catalog, {
-      count,
-      store: world.config.inventory.defaultStore,
-      chunk: chunkForRate(options.rate),
-    })].flat();
+    // `buy --random` buys what the store has (stock-aware): the same call, in the same order.
+    const runtime = createRuntime(SEED);
+    const store = world.config.inventory.defaultStore;
+    const start = await stockAtStart(db, runtime, catalog, { store });
+    const events = [...stockAwarePurchaseEvents(runtime, catalog, start, { count, store, chunk: chunkForRate(options.rate) })].flat();
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [world.config.kafka.topics.inventory] })).topics;
     const partitions = byPartition(events.map((event) => encodeEvent(event)), metadata?.partitions.length ?? world.config.kafka.partitions).map(
       (indexes) => indexes.map((index) => events[index]!.id),
