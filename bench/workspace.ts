@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Admin } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { stringify } from 'yaml';
+import { defaultConfig } from '../src/config/schema.js';
 import { deepMerge } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 
@@ -53,10 +54,9 @@ export class Workspace {
     }) as unknown as Config;
     for (const topic of Object.values(config.kafka.topics)) this.topics.add(topic);
     const configPath = path.join(this.dir, `${label}.yaml`);
-    // Settings at their defaults that an older build (--baseline) would not know stay out of
-    // the file (the bench never sets a namespace: each world has names of its own).
-    const { namespace, ...known } = config;
-    await writeFile(configPath, stringify(namespace === null ? known : config));
+    // Only what differs from the built-in defaults goes in the file: an older build (--baseline)
+    // refuses keys it does not know (serve, simulate, …), and at their defaults they say nothing.
+    await writeFile(configPath, stringify(differences(config, defaultConfig) ?? {}));
     return { label, config, configPath };
   }
 
@@ -112,4 +112,18 @@ export class Workspace {
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
     return problems;
   }
+}
+
+/** The parts of `value` that differ from `defaults` (objects key by key; anything else whole), or undefined. */
+export function differences(value: unknown, defaults: unknown): unknown {
+  const plain = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (plain(value) && plain(defaults)) {
+    const result: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      const differs = differences(inner, defaults[key]);
+      if (differs !== undefined) result[key] = differs;
+    }
+    return Object.keys(result).length > 0 ? result : undefined;
+  }
+  return JSON.stringify(value) === JSON.stringify(defaults) ? undefined : value;
 }
